@@ -1,0 +1,134 @@
+import { databaseEnv } from './database.config';
+import { ConfigError, readEnv, type EnvValues, type RawEnv } from './env-var';
+import { httpEnv } from './http.config';
+import { jwtEnv } from './jwt.config';
+import { loggingEnv } from './logging.config';
+import { DEV_CURSOR_SECRET, paginationEnv } from './pagination.config';
+import { redisEnv } from './redis.config';
+import { runtimeEnv } from './runtime.config';
+import { workerEnv } from './worker.config';
+
+/** Every setting the API and worker read, in the order `.env.example` lists them. */
+export const envSchema = {
+  ...runtimeEnv,
+  ...httpEnv,
+  ...databaseEnv,
+  ...redisEnv,
+  ...loggingEnv,
+  ...paginationEnv,
+  ...jwtEnv,
+  ...workerEnv,
+};
+
+export type Env = EnvValues<typeof envSchema>;
+
+function parseTrustProxy(raw: string): boolean | string[] {
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** The validated, typed configuration. Injected by class; nothing outside src/config reads process.env. */
+export class AppConfig {
+  readonly nodeEnv: Env['NODE_ENV'];
+  readonly isProduction: boolean;
+  readonly shutdown: { timeoutMs: number; readinessDelayMs: number };
+  readonly http: {
+    port: number;
+    host: string;
+    corsOrigins: string[];
+    bodyLimit: number;
+    timeoutMs: number;
+    trustProxy: boolean | string[];
+    metricsEnabled: boolean;
+    docsEnabled: boolean;
+  };
+  readonly db: {
+    url: string;
+    poolSize: number;
+    statementTimeoutMs: number;
+    ssl: Env['DB_SSL'];
+    sslCaFile?: string;
+    migrateOnStart: boolean;
+    logQueries: boolean;
+  };
+  readonly redis: { url: string; keyPrefix: string; cacheTtlSeconds: number };
+  readonly log: { level: Env['LOG_LEVEL']; format: Env['LOG_FORMAT'] };
+  readonly pagination: { defaultLimit: number; maxLimit: number; cursorSecret: string };
+  readonly jwt: { privateKeyFile?: string; privateKey?: string; publicKeysDir?: string };
+  readonly worker: { concurrency: number };
+
+  constructor(env: Env) {
+    this.nodeEnv = env.NODE_ENV;
+    this.isProduction = env.NODE_ENV === 'production';
+    this.shutdown = { timeoutMs: env.SHUTDOWN_TIMEOUT_MS, readinessDelayMs: env.SHUTDOWN_READINESS_DELAY_MS };
+    this.http = {
+      port: env.PORT,
+      host: env.HOST,
+      corsOrigins: env.CORS_ORIGINS,
+      bodyLimit: env.BODY_LIMIT_BYTES,
+      timeoutMs: env.HTTP_TIMEOUT_MS,
+      trustProxy: parseTrustProxy(env.TRUST_PROXY),
+      metricsEnabled: env.METRICS_ENABLED,
+      docsEnabled: env.DOCS_ENABLED,
+    };
+    this.db = {
+      url: env.DATABASE_URL,
+      poolSize: env.DB_POOL_SIZE,
+      statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+      ssl: env.DB_SSL,
+      sslCaFile: env.DB_SSL_CA_FILE,
+      migrateOnStart: env.DB_MIGRATE_ON_START,
+      logQueries: env.DB_LOG_QUERIES,
+    };
+    this.redis = { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, cacheTtlSeconds: env.CACHE_TTL_SECONDS };
+    this.log = { level: env.LOG_LEVEL, format: env.LOG_FORMAT };
+    this.pagination = {
+      defaultLimit: env.PAGINATION_DEFAULT_LIMIT,
+      maxLimit: env.PAGINATION_MAX_LIMIT,
+      cursorSecret: env.CURSOR_SECRET,
+    };
+    this.jwt = {
+      privateKeyFile: env.JWT_PRIVATE_KEY_FILE,
+      privateKey: env.JWT_PRIVATE_KEY,
+      publicKeysDir: env.JWT_PUBLIC_KEYS_DIR,
+    };
+    this.worker = { concurrency: env.WORKER_CONCURRENCY };
+  }
+
+  /** Validates the environment; throws ConfigError with one line naming the variable and the problem. */
+  static fromEnv(env: RawEnv): AppConfig {
+    const values = readEnv(envSchema, env);
+    if (values.PAGINATION_DEFAULT_LIMIT > values.PAGINATION_MAX_LIMIT) {
+      throw new ConfigError('Invalid configuration: PAGINATION_DEFAULT_LIMIT must not exceed PAGINATION_MAX_LIMIT');
+    }
+    if (values.DB_SSL === 'verify-full' && !values.DB_SSL_CA_FILE) {
+      throw new ConfigError('Invalid configuration: DB_SSL_CA_FILE is required when DB_SSL=verify-full');
+    }
+    const config = new AppConfig(values);
+    if (config.isProduction) assertProductionSafe(config);
+    return config;
+  }
+}
+
+/** Production refuses every fallback that is only safe on a developer's machine. */
+function assertProductionSafe(config: AppConfig): void {
+  if (!config.jwt.privateKey && !config.jwt.privateKeyFile) {
+    throw new ConfigError(
+      'Invalid configuration: JWT_PRIVATE_KEY_FILE (or JWT_PRIVATE_KEY) is required in production; generated dev keys are refused',
+    );
+  }
+  if (config.http.corsOrigins.includes('*')) {
+    throw new ConfigError('Invalid configuration: CORS_ORIGINS must list origins in production; "*" is refused');
+  }
+  if (config.pagination.cursorSecret === DEV_CURSOR_SECRET || config.pagination.cursorSecret.length < 32) {
+    throw new ConfigError(
+      'Invalid configuration: CURSOR_SECRET must be set to a secret of 32+ characters in production',
+    );
+  }
+  if (config.log.format === 'pretty') {
+    throw new ConfigError('Invalid configuration: LOG_FORMAT=pretty is for development; use json or ecs in production');
+  }
+}

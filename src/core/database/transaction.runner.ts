@@ -1,0 +1,74 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource, QueryFailedError, type EntityManager } from 'typeorm';
+import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
+
+interface ActiveTransaction {
+  manager: EntityManager;
+  afterCommit: Array<() => unknown>;
+}
+
+export interface TransactionOptions {
+  isolation?: IsolationLevel;
+  /** Extra attempts after a serialization failure or deadlock (the whole unit of work runs again). */
+  retries?: number;
+}
+
+// 40001 serialization_failure, 40P01 deadlock_detected: safe to retry the whole transaction.
+const RETRYABLE = new Set(['40001', '40P01']);
+
+function isRetryable(error: unknown): boolean {
+  return error instanceof QueryFailedError && RETRYABLE.has((error.driverError as { code?: string }).code ?? '');
+}
+
+/**
+ * Runs a unit of work in one database transaction. Nested calls join the outer transaction, so services
+ * compose; `afterCommit` callbacks (enqueueing jobs, evicting caches) run only once the data is committed.
+ */
+@Injectable()
+export class TransactionRunner {
+  private readonly logger = new Logger(TransactionRunner.name);
+  private readonly storage = new AsyncLocalStorage<ActiveTransaction>();
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  async run<T>(work: (manager: EntityManager) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const active = this.storage.getStore();
+    if (active) return work(active.manager);
+
+    const retries = options.retries ?? 2;
+    for (let attempt = 0; ; attempt++) {
+      const tx: ActiveTransaction = { manager: this.dataSource.manager, afterCommit: [] };
+      try {
+        const result = await this.dataSource.transaction(options.isolation ?? 'READ COMMITTED', (manager) => {
+          tx.manager = manager;
+          return this.storage.run(tx, () => work(manager));
+        });
+        await this.runAfterCommit(tx);
+        return result;
+      } catch (error) {
+        if (attempt >= retries || !isRetryable(error)) throw error;
+        await sleep(10 * 2 ** attempt + Math.random() * 10);
+      }
+    }
+  }
+
+  /** Inside a transaction: defer `callback` until commit (dropped on rollback). Outside: run it now. */
+  async afterCommit(callback: () => unknown): Promise<void> {
+    const active = this.storage.getStore();
+    if (active) active.afterCommit.push(callback);
+    else await callback();
+  }
+
+  private async runAfterCommit(tx: ActiveTransaction): Promise<void> {
+    for (const callback of tx.afterCommit) {
+      try {
+        await callback();
+      } catch (error) {
+        // The data is committed; a failed side effect must not turn the request into an error.
+        this.logger.error({ err: error }, 'after-commit callback failed');
+      }
+    }
+  }
+}

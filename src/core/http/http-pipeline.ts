@@ -1,0 +1,81 @@
+import helmet from '@fastify/helmet';
+import cors from '@fastify/cors';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { AppConfig } from '../../config/app.config';
+import { runWithContext } from '../context/request-context';
+import type { MetricsService } from '../metrics/metrics.service';
+import { sendProblem } from './problem';
+import { REQUEST_ID_HEADER } from './request-id';
+import type { AtriumRouteConfig } from './request-timeout';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    timeoutTimer: NodeJS.Timeout | null;
+  }
+}
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** Route template, for the access log line written by pino-http. */
+    routeUrl?: string;
+  }
+}
+
+/**
+ * Work every request needs runs as Fastify hooks (request id, context, timeout, metrics) and pino-http,
+ * not as Nest interceptors: a global interceptor costs a third of the throughput of a trivial route.
+ */
+export async function configureHttpPipeline(
+  app: NestFastifyApplication,
+  config: AppConfig,
+  metrics: MetricsService | undefined,
+): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+
+  await app.register(helmet, {
+    // Swagger UI needs inline scripts and styles; everything else stays 'self'.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "'unsafe-inline'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+      },
+    },
+  });
+  if (config.http.corsOrigins.length) {
+    await app.register(cors, {
+      origin: config.http.corsOrigins.includes('*') ? true : config.http.corsOrigins,
+      credentials: !config.http.corsOrigins.includes('*'),
+      exposedHeaders: ['X-Request-Id', 'ETag', 'Location', 'Retry-After', 'RateLimit', 'RateLimit-Policy'],
+      maxAge: 600,
+    });
+  }
+
+  fastify.decorateRequest('timeoutTimer', null);
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    request.raw.routeUrl = request.routeOptions.url;
+    const timeoutMs =
+      (request.routeOptions.config as AtriumRouteConfig | undefined)?.timeoutMs ?? config.http.timeoutMs;
+    request.timeoutTimer = setTimeout(() => {
+      sendProblem(
+        { request, reply },
+        { status: 503, code: 'request-timeout', detail: `The request did not complete within ${timeoutMs} ms.` },
+      );
+    }, timeoutMs);
+    runWithContext({ requestId: String(request.id) }, done);
+  });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    if (request.timeoutTimer) clearTimeout(request.timeoutTimer);
+    metrics?.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode },
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+  fastify.addHook('onRequestAbort', (request, done) => {
+    if (request.timeoutTimer) clearTimeout(request.timeoutTimer);
+    done();
+  });
+}

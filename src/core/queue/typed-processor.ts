@@ -1,0 +1,47 @@
+import { WorkerHost } from '@nestjs/bullmq';
+import { Inject, Logger, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { AppConfig } from '../../config/app.config';
+import { runWithContext } from '../context/request-context';
+import type { JobEnvelope } from './job-envelope';
+
+export type JobHandlers<Jobs> = {
+  [N in keyof Jobs]: (payload: Jobs[N], job: Job<JobEnvelope<Jobs[N]>>) => Promise<unknown>;
+};
+
+/**
+ * Base of every processor: a job name maps to one typed handler (thin: it calls a service). The compiler
+ * insists every declared job has a handler, and start-up fails if one is missing at run time.
+ */
+export abstract class TypedProcessor<Jobs extends Record<string, unknown>>
+  extends WorkerHost
+  implements OnModuleInit, OnApplicationBootstrap
+{
+  protected readonly logger = new Logger(this.constructor.name);
+  @Inject(AppConfig) private readonly appConfig: AppConfig;
+  protected abstract readonly jobNames: readonly (keyof Jobs & string)[];
+  protected abstract readonly handlers: JobHandlers<Jobs>;
+
+  onModuleInit(): void {
+    const missing = this.jobNames.filter((name) => typeof this.handlers[name] !== 'function');
+    if (missing.length) throw new Error(`${this.constructor.name} has no handler for job(s): ${missing.join(', ')}`);
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.appConfig.worker.concurrency;
+  }
+
+  async process(job: Job<JobEnvelope<unknown>>): Promise<unknown> {
+    const handler = this.handlers[job.name as keyof Jobs] as
+      ((payload: unknown, job: Job) => Promise<unknown>) | undefined;
+    if (!handler) throw new UnrecoverableError(`no handler for job "${job.name}"`);
+    const context = { requestId: job.data.requestId ?? `job-${randomUUID()}`, jobId: job.id, queue: job.queueName };
+    return runWithContext(context, async () => {
+      this.logger.log(`job ${job.name} started (attempt ${job.attemptsMade + 1})`);
+      const result = await handler(job.data.payload, job);
+      this.logger.log(`job ${job.name} done`);
+      return result;
+    });
+  }
+}

@@ -1,0 +1,47 @@
+import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { AppConfig } from '../../config/app.config';
+import { redisOptionsFromUrl } from './redis-connection';
+
+export const REDIS = Symbol('REDIS');
+
+/**
+ * One shared ioredis client for request-path commands (health, rate limits, sessions). Commands fail fast
+ * while Redis is down (no offline queue) so callers can decide to fall back or fail closed.
+ */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: REDIS,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig): Redis => {
+        const logger = new Logger('Redis');
+        const client = new Redis({
+          ...redisOptionsFromUrl(config.redis.url),
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 1,
+          connectTimeout: 2000,
+        });
+        let healthy = true;
+        client.on('error', (error: Error) => {
+          if (healthy) logger.warn(`Redis unavailable: ${error.message}`);
+          healthy = false;
+        });
+        client.on('ready', () => {
+          if (!healthy) logger.log('Redis connection restored');
+          healthy = true;
+        });
+        return client;
+      },
+    },
+  ],
+  exports: [REDIS],
+})
+export class RedisModule implements OnApplicationShutdown {
+  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

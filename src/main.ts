@@ -1,0 +1,16 @@
+import 'reflect-metadata';
+import { Logger } from 'nestjs-pino';
+import { createApiApp } from './api-app';
+import { loadConfigOrExit } from './config/load-config';
+import { installGracefulShutdown } from './core/lifecycle/graceful-shutdown';
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfigOrExit();
+  const app = await createApiApp(config);
+  const logger = app.get(Logger);
+  installGracefulShutdown(app, config, logger);
+  await app.listen({ port: config.http.port, host: config.http.host });
+  logger.log(`API listening on ${await app.getUrl()} (docs at /docs)`, 'Bootstrap');
+}
+
+void bootstrap();

@@ -1,0 +1,61 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Queue } from 'bullmq';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { IsNull, type Repository } from 'typeorm';
+import { currentContext } from '../../core/context/request-context';
+import { TransactionRunner } from '../../core/database/transaction.runner';
+import { uuidv7 } from '../../core/database/uuidv7';
+import { enqueue } from '../../core/queue/job-envelope';
+import { QueueName } from '../../core/queue/queue-names';
+import { SystemPing } from './system-ping.entity';
+import { SystemException, SystemExceptionCode } from './system.exception';
+import type { SystemJobs } from './system.jobs';
+
+@Injectable()
+export class SystemService {
+  constructor(
+    @InjectRepository(SystemPing) private readonly pings: Repository<SystemPing>,
+    @InjectQueue(QueueName.System) private readonly queue: Queue,
+    private readonly tx: TransactionRunner,
+  ) {}
+
+  /** Records a ping and, once that is committed, queues it for the worker. */
+  async requestPing(holdMs: number): Promise<SystemPing> {
+    return this.tx.run(async (manager) => {
+      const ping = manager.create(SystemPing, {
+        id: uuidv7(),
+        status: 'queued',
+        requestId: null,
+        createdAt: new Date(),
+      });
+      await manager.insert(SystemPing, ping);
+      const payload: SystemJobs['ping'] = { pingId: ping.id, holdMs };
+      // jobId = ping id: a retried enqueue can never create a second job for the same ping.
+      await this.tx.afterCommit(() => enqueue(this.queue, 'ping', payload, { jobId: ping.id }));
+      return ping;
+    });
+  }
+
+  async getPing(id: string): Promise<SystemPing> {
+    const ping = await this.pings.findOneBy({ id });
+    if (!ping) throw new SystemException(SystemExceptionCode.PingNotFound, `No ping ${id}.`);
+    return ping;
+  }
+
+  /** Worker side; a redelivered job finds the ping already processed and changes nothing. */
+  async completePing({ pingId, holdMs }: SystemJobs['ping']): Promise<void> {
+    if (holdMs > 0) await sleep(holdMs);
+    await this.pings.update(
+      { id: pingId, processedAt: IsNull() },
+      {
+        status: 'processed',
+        processedAt: new Date(),
+        processedBy: `${hostname()}:${process.pid}`,
+        requestId: currentContext()?.requestId ?? null,
+      },
+    );
+  }
+}

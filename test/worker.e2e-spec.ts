@@ -1,0 +1,62 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { hostname } from 'node:os';
+import { createTestApp, createTestWorker } from './helpers/test-app';
+import { waitFor } from './helpers/wait-for';
+
+interface PingBody {
+  id: string;
+  status: string;
+  requestId: string | null;
+  processedBy: string | null;
+}
+
+describe('API and worker cooperation', () => {
+  let api: NestFastifyApplication;
+  let worker: INestApplicationContext | undefined;
+
+  beforeAll(async () => {
+    api = await createTestApp();
+  });
+
+  afterAll(async () => {
+    await worker?.close();
+    await api.close();
+  });
+
+  const readPing = async (id: string): Promise<PingBody> =>
+    (await api.inject(`/api/v1/system/pings/${id}`)).json<PingBody>();
+
+  it('should leave a ping queued while no worker runs, and the worker should process it once started', async () => {
+    const created = await api.inject({
+      method: 'POST',
+      url: '/api/v1/system/pings',
+      headers: { 'x-request-id': 'ping-req-1' },
+    });
+    expect(created.statusCode).toBe(202);
+    const { id } = created.json<PingBody>();
+    expect((await readPing(id)).status).toBe('queued');
+
+    worker = await createTestWorker();
+    const processed = await waitFor(
+      async () => {
+        const ping = await readPing(id);
+        return ping.status === 'processed' ? ping : undefined;
+      },
+      { what: 'the worker to process the ping' },
+    );
+
+    expect(processed.processedBy).toBe(`${hostname()}:${process.pid}`);
+    // The request id travelled with the job into the worker.
+    expect(processed.requestId).toBe('ping-req-1');
+  });
+
+  it('should answer 404 for a ping that does not exist and 400 naming the field for a malformed id', async () => {
+    const missing = await api.inject('/api/v1/system/pings/019ac2f0-5b7a-7c3e-9a51-6f1d0e2b4c88');
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toMatchObject({ type: 'urn:atrium:problem:ping-not-found' });
+    const malformed = await api.inject('/api/v1/system/pings/not-a-uuid');
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json()).toMatchObject({ errors: [{ field: 'id' }] });
+  });
+});
