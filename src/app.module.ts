@@ -6,6 +6,7 @@ import { DatabaseModule } from './core/database/database.module';
 import { LifecycleModule } from './core/lifecycle/lifecycle.module';
 import { LoggingModule } from './core/logging/logging.module';
 import { MetricsModule } from './core/metrics/metrics.module';
+import { PaginationModule } from './core/pagination/pagination.module';
 import { QueueModule } from './core/queue/queue.module';
 import { RedisModule } from './core/redis/redis.module';
 import { HealthModule } from './modules/health/health.module';
@@ -30,6 +31,7 @@ export class AppModule {
         CacheModule,
         QueueModule,
         MetricsModule,
+        PaginationModule,
         HealthModule,
         SystemModule,
         ...extraModules,

@@ -99,6 +99,23 @@ describe('Processes', () => {
       expect(code).toBe(0);
       expect(api.stdout()).toContain('shutdown complete');
     });
+
+    it('should have written one JSON access line per request with id, method, route, status and latency', () => {
+      const lines = api
+        .stdout()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      const access = lines.filter((line) => line.msg === 'request completed' && line.route === '/api/v1/probe/sleep');
+      expect(access).toHaveLength(50);
+      expect(access[0]).toMatchObject({
+        requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        req: { method: 'GET', url: '/api/v1/probe/sleep' },
+        res: { statusCode: 200 },
+        responseTime: expect.any(Number),
+      });
+      expect(new Set(access.map((line) => line.requestId)).size).toBe(50);
+    });
   });
 
   describe('worker SIGTERM', () => {
@@ -116,7 +133,12 @@ describe('Processes', () => {
       const worker = spawnTs('src/worker.ts');
       try {
         await worker.waitForOutput(/worker started/);
-        const created = await app.inject({ method: 'POST', url: '/api/v1/system/pings', payload: { holdMs: 2000 } });
+        const created = await app.inject({
+          method: 'POST',
+          url: '/api/v1/system/pings',
+          headers: { 'x-request-id': 'drain-check-1' },
+          payload: { holdMs: 2000 },
+        });
         const { id } = created.json<{ id: string }>();
         await worker.waitForOutput(/job ping started/);
         worker.child.kill('SIGTERM');
@@ -127,6 +149,15 @@ describe('Processes', () => {
           return body.status === 'processed' ? body : undefined;
         });
         expect(ping.processedBy).toBe(`${hostname()}:${worker.child.pid}`);
+        // The worker's log lines for the job carry the request id of the request that enqueued it.
+        const jobLines = worker
+          .stdout()
+          .split('\n')
+          .filter((line) => line.includes('"job ping'));
+        expect(jobLines).toHaveLength(2);
+        for (const line of jobLines) {
+          expect(JSON.parse(line)).toMatchObject({ requestId: 'drain-check-1', jobId: id, queue: 'system' });
+        }
       } finally {
         worker.child.kill('SIGKILL');
       }

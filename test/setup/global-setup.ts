@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../src/config/app.config';
@@ -26,6 +27,8 @@ export default async function globalSetup(): Promise<void> {
     TEST_DATABASE: database,
   });
 
+  // Migration chatter would drown the test report; failures still throw.
+  Logger.overrideLogger(false);
   const dataSource = new DataSource(dataSourceOptions(AppConfig.fromEnv(process.env), 'atrium-test-setup'));
   await dataSource.initialize();
   await dataSource.runMigrations({ transaction: 'each' });

@@ -1,12 +1,15 @@
 import KeyvRedis from '@keyv/redis';
 import { CacheModule as NestCacheModule } from '@nestjs/cache-manager';
-import { Global, Logger, Module } from '@nestjs/common';
+import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { CACHE_MANAGER } from '@nestjs/cache-manager';
+import type { Cache } from 'cache-manager';
 import { Keyv } from 'keyv';
 import { AppConfig } from '../../config/app.config';
 
 /**
  * The shared cache (cache-manager 7 over Keyv + Redis), under `${REDIS_KEY_PREFIX}cache:`.
- * While Redis is down, reads miss and writes are dropped instead of hanging: no offline queue, no throws.
+ * While Redis is down, reads miss and writes are dropped instead of hanging: no offline queue, no throws;
+ * each operation waits at most 250 ms for a connection.
  */
 @Global()
 @Module({
@@ -26,10 +29,16 @@ import { AppConfig } from '../../config/app.config';
             namespace: `${config.redis.keyPrefix}cache`,
             keyPrefixSeparator: ':',
             throwOnConnectError: false,
-            connectionTimeout: 1000,
+            connectionTimeout: 250,
           },
         );
-        const keyv = new Keyv({ store, useKeyPrefix: false, throwOnErrors: false });
+        // Keyv's own namespace wins over the store's: without it every key would land under 'keyv:'.
+        const keyv = new Keyv({
+          store,
+          namespace: `${config.redis.keyPrefix}cache`,
+          useKeyPrefix: false,
+          throwOnErrors: false,
+        });
         let healthy = true;
         keyv.on('error', (error: Error) => {
           if (healthy) logger.warn(`cache unavailable, falling through: ${error.message}`);
@@ -44,4 +53,11 @@ import { AppConfig } from '../../config/app.config';
     }),
   ],
 })
-export class CacheModule {}
+export class CacheModule implements OnApplicationShutdown {
+  constructor(@Inject(CACHE_MANAGER) private readonly cache: Cache) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    // The Redis client reconnects forever while open; a closed app must not keep the process alive.
+    await this.cache.disconnect().catch(() => undefined);
+  }
+}

@@ -20,10 +20,14 @@ export const REDACTED_PATHS = [
     'accessToken',
     'refreshToken',
     'mfaToken',
-    'code',
     'secret',
     'recoveryCodes',
-  ].flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
+  ].flatMap((key) => [key, `*.${key}`, `*.*.${key}`, `*.*.*.${key}`]),
+  // One-time codes travel as `code` in request bodies; `err.code` (ECONNREFUSED, 23505) stays readable.
+  'code',
+  'body.code',
+  '*.body.code',
+  'payload.code',
 ];
 
 function baseOptions(config: AppConfig, kind: 'api' | 'worker'): LoggerOptions {

@@ -1,12 +1,13 @@
 import { BullModule, getQueueToken } from '@nestjs/bullmq';
-import { Global, Logger, Module, type OnModuleInit } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Global, Logger, Module } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { AppConfig } from '../../config/app.config';
 import { redisOptionsFromUrl } from '../redis/redis-connection';
 import { ALL_QUEUES } from './queue-names';
 
 const queues = ALL_QUEUES.map((name) => BullModule.registerQueue({ name }));
+
+const QUEUE_ERROR_LISTENERS = Symbol('QUEUE_ERROR_LISTENERS');
 
 /**
  * BullMQ over the shared Redis connection settings, under `${REDIS_KEY_PREFIX}bull`. Registers every queue
@@ -30,22 +31,25 @@ const queues = ALL_QUEUES.map((name) => BullModule.registerQueue({ name }));
     }),
     ...queues,
   ],
+  providers: [
+    {
+      // Attached as soon as the queues exist: an 'error' event (Redis down) without a listener would be
+      // printed raw to stderr by BullMQ, or crash the process.
+      provide: QUEUE_ERROR_LISTENERS,
+      inject: ALL_QUEUES.map((name) => getQueueToken(name)),
+      useFactory: (...instances: Queue[]) => {
+        const logger = new Logger('Queue');
+        for (const queue of instances) {
+          let healthy = true;
+          queue.on('error', (error) => {
+            if (healthy) logger.warn(`queue ${queue.name} unavailable: ${error.message}`);
+            healthy = false;
+          });
+        }
+        return true;
+      },
+    },
+  ],
   exports: queues,
 })
-export class QueueModule implements OnModuleInit {
-  private readonly logger = new Logger('Queue');
-
-  constructor(private readonly moduleRef: ModuleRef) {}
-
-  onModuleInit(): void {
-    // Without a listener an 'error' event (Redis down) would crash the process.
-    for (const name of ALL_QUEUES) {
-      const queue = this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
-      let healthy = true;
-      queue.on('error', (error) => {
-        if (healthy) this.logger.warn(`queue ${queue.name} unavailable: ${error.message}`);
-        healthy = false;
-      });
-    }
-  }
-}
+export class QueueModule {}

@@ -24,7 +24,8 @@ export abstract class TypedProcessor<Jobs extends Record<string, unknown>>
   protected abstract readonly handlers: JobHandlers<Jobs>;
 
   onModuleInit(): void {
-    const missing = this.jobNames.filter((name) => typeof this.handlers[name] !== 'function');
+    // Own properties only: `toString` or `constructor` must never pass for a handler.
+    const missing = this.jobNames.filter((name) => !Object.hasOwn(this.handlers, name));
     if (missing.length) throw new Error(`${this.constructor.name} has no handler for job(s): ${missing.join(', ')}`);
   }
 
