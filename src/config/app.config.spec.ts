@@ -6,6 +6,8 @@ const PRODUCTION_SAFE = {
   JWT_PRIVATE_KEY_FILE: '/run/secrets/jwt.pem',
   CORS_ORIGINS: 'https://app.example.com',
   CURSOR_SECRET: 'c'.repeat(40),
+  PASSWORD_PEPPER: Buffer.alloc(32, 7).toString('base64'),
+  TOTP_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
 };
 
 function errorOf(env: Record<string, string>): string {
@@ -82,6 +84,8 @@ describe(AppConfig.name, () => {
     [{ CURSOR_SECRET: undefined }, 'CURSOR_SECRET must be set to a secret of 32+ characters in production'],
     [{ CURSOR_SECRET: 'short-but-valid-16' }, 'CURSOR_SECRET must be set to a secret of 32+ characters in production'],
     [{ LOG_FORMAT: 'pretty' }, 'LOG_FORMAT=pretty is for development'],
+    [{ PASSWORD_PEPPER: undefined }, 'PASSWORD_PEPPER must be set in production'],
+    [{ TOTP_ENCRYPTION_KEY: undefined }, 'TOTP_ENCRYPTION_KEY must be set in production'],
   ])('should refuse the insecure production setting %j', (override, message) => {
     const env = { ...PRODUCTION_SAFE, ...override } as Record<string, string>;
     for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];

@@ -1,11 +1,15 @@
+import { authEnv, DEV_PASSWORD_PEPPER, DEV_TOTP_ENCRYPTION_KEY } from './auth.config';
 import { databaseEnv } from './database.config';
 import { ConfigError, readEnv, type EnvValues, type RawEnv } from './env-var';
 import { httpEnv } from './http.config';
 import { jwtEnv } from './jwt.config';
 import { loggingEnv } from './logging.config';
+import { mailEnv } from './mail.config';
 import { DEV_CURSOR_SECRET, paginationEnv } from './pagination.config';
+import { rateLimitEnv } from './rate-limit.config';
 import { redisEnv } from './redis.config';
 import { runtimeEnv } from './runtime.config';
+import { seedEnv } from './seed.config';
 import { workerEnv } from './worker.config';
 
 /** Every setting the API and worker read, in the order `.env.example` lists them. */
@@ -17,7 +21,11 @@ export const envSchema = {
   ...loggingEnv,
   ...paginationEnv,
   ...jwtEnv,
+  ...authEnv,
+  ...rateLimitEnv,
+  ...mailEnv,
   ...workerEnv,
+  ...seedEnv,
 };
 
 export type Env = EnvValues<typeof envSchema>;
@@ -57,8 +65,38 @@ export class AppConfig {
   readonly redis: { url: string; keyPrefix: string; cacheTtlSeconds: number };
   readonly log: { level: Env['LOG_LEVEL']; format: Env['LOG_FORMAT'] };
   readonly pagination: { defaultLimit: number; maxLimit: number; cursorSecret: string };
-  readonly jwt: { privateKeyFile?: string; privateKey?: string; publicKeysDir?: string };
+  readonly jwt: {
+    privateKeyFile?: string;
+    privateKey?: string;
+    publicKeysDir?: string;
+    devKeyDir: string;
+    algorithm: Env['JWT_ALGORITHM'];
+    issuer: string;
+    audience: string;
+    accessTtlSeconds: number;
+  };
+  readonly auth: {
+    registrationEnabled: boolean;
+    requireVerifiedEmail: boolean;
+    bcryptCost: number;
+    passwordPepper: Buffer;
+    refreshTtlSeconds: number;
+    refreshReuseGraceSeconds: number;
+    mfaTokenTtlSeconds: number;
+    otpTtlSeconds: number;
+    otpMaxAttempts: number;
+    lockoutThreshold: number;
+    lockoutBaseSeconds: number;
+    lockoutMaxSeconds: number;
+    stepUpMaxAgeSeconds: number;
+    totpEncryptionKey: Buffer;
+    totpIssuer: string;
+  };
+  readonly rateLimit: { windowSeconds: number; max: number; authMax: number };
+  readonly mail: { smtpUrl?: string; from: string; outboxDir: string; publicAppUrl: string };
   readonly worker: { concurrency: number };
+  readonly seed: { enabled: boolean; organizationName: string; adminEmail: string; adminPassword?: string };
+  private readonly usesDevSecrets: { pepper: boolean; totpKey: boolean };
 
   constructor(env: Env) {
     this.nodeEnv = env.NODE_ENV;
@@ -94,8 +132,51 @@ export class AppConfig {
       privateKeyFile: env.JWT_PRIVATE_KEY_FILE,
       privateKey: env.JWT_PRIVATE_KEY,
       publicKeysDir: env.JWT_PUBLIC_KEYS_DIR,
+      devKeyDir: env.JWT_DEV_KEY_DIR,
+      algorithm: env.JWT_ALGORITHM,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      accessTtlSeconds: env.JWT_ACCESS_TTL_SECONDS,
+    };
+    this.auth = {
+      registrationEnabled: env.AUTH_REGISTRATION_ENABLED,
+      requireVerifiedEmail: env.AUTH_REQUIRE_VERIFIED_EMAIL,
+      bcryptCost: env.BCRYPT_COST,
+      passwordPepper: Buffer.from(env.PASSWORD_PEPPER, 'base64'),
+      refreshTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+      refreshReuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
+      mfaTokenTtlSeconds: env.MFA_TOKEN_TTL_SECONDS,
+      otpTtlSeconds: env.OTP_TTL_SECONDS,
+      otpMaxAttempts: env.OTP_MAX_ATTEMPTS,
+      lockoutThreshold: env.LOCKOUT_THRESHOLD,
+      lockoutBaseSeconds: env.LOCKOUT_BASE_SECONDS,
+      lockoutMaxSeconds: env.LOCKOUT_MAX_SECONDS,
+      stepUpMaxAgeSeconds: env.STEP_UP_MAX_AGE_SECONDS,
+      totpEncryptionKey: Buffer.from(env.TOTP_ENCRYPTION_KEY, 'base64'),
+      totpIssuer: env.TOTP_ISSUER,
+    };
+    this.rateLimit = {
+      windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
+      max: env.RATE_LIMIT_MAX,
+      authMax: env.RATE_LIMIT_AUTH_MAX,
+    };
+    this.mail = {
+      smtpUrl: env.SMTP_URL,
+      from: env.MAIL_FROM,
+      outboxDir: env.MAIL_OUTBOX_DIR,
+      publicAppUrl: env.PUBLIC_APP_URL,
     };
     this.worker = { concurrency: env.WORKER_CONCURRENCY };
+    this.seed = {
+      enabled: env.SEED_DEMO,
+      organizationName: env.DEMO_ORGANIZATION_NAME,
+      adminEmail: env.DEMO_ADMIN_EMAIL,
+      adminPassword: env.DEMO_ADMIN_PASSWORD,
+    };
+    this.usesDevSecrets = {
+      pepper: env.PASSWORD_PEPPER === DEV_PASSWORD_PEPPER,
+      totpKey: env.TOTP_ENCRYPTION_KEY === DEV_TOTP_ENCRYPTION_KEY,
+    };
   }
 
   /** Validates the environment; throws ConfigError with one line naming the variable and the problem. */
@@ -108,27 +189,39 @@ export class AppConfig {
       throw new ConfigError('Invalid configuration: DB_SSL_CA_FILE is required when DB_SSL=verify-full');
     }
     const config = new AppConfig(values);
-    if (config.isProduction) assertProductionSafe(config);
+    if (config.isProduction) config.assertProductionSafe();
     return config;
   }
-}
 
-/** Production refuses every fallback that is only safe on a developer's machine. */
-function assertProductionSafe(config: AppConfig): void {
-  if (!config.jwt.privateKey && !config.jwt.privateKeyFile) {
-    throw new ConfigError(
-      'Invalid configuration: JWT_PRIVATE_KEY_FILE (or JWT_PRIVATE_KEY) is required in production; generated dev keys are refused',
-    );
-  }
-  if (config.http.corsOrigins.includes('*')) {
-    throw new ConfigError('Invalid configuration: CORS_ORIGINS must list origins in production; "*" is refused');
-  }
-  if (config.pagination.cursorSecret === DEV_CURSOR_SECRET || config.pagination.cursorSecret.length < 32) {
-    throw new ConfigError(
-      'Invalid configuration: CURSOR_SECRET must be set to a secret of 32+ characters in production',
-    );
-  }
-  if (config.log.format === 'pretty') {
-    throw new ConfigError('Invalid configuration: LOG_FORMAT=pretty is for development; use json or ecs in production');
+  /** Production refuses every fallback that is only safe on a developer's machine. */
+  private assertProductionSafe(): void {
+    if (!this.jwt.privateKey && !this.jwt.privateKeyFile) {
+      throw new ConfigError(
+        'Invalid configuration: JWT_PRIVATE_KEY_FILE (or JWT_PRIVATE_KEY) is required in production; generated dev keys are refused',
+      );
+    }
+    if (this.http.corsOrigins.includes('*')) {
+      throw new ConfigError('Invalid configuration: CORS_ORIGINS must list origins in production; "*" is refused');
+    }
+    if (this.pagination.cursorSecret === DEV_CURSOR_SECRET || this.pagination.cursorSecret.length < 32) {
+      throw new ConfigError(
+        'Invalid configuration: CURSOR_SECRET must be set to a secret of 32+ characters in production',
+      );
+    }
+    if (this.usesDevSecrets.pepper) {
+      throw new ConfigError(
+        'Invalid configuration: PASSWORD_PEPPER must be set in production; the development default is refused',
+      );
+    }
+    if (this.usesDevSecrets.totpKey) {
+      throw new ConfigError(
+        'Invalid configuration: TOTP_ENCRYPTION_KEY must be set in production; the development default is refused',
+      );
+    }
+    if (this.log.format === 'pretty') {
+      throw new ConfigError(
+        'Invalid configuration: LOG_FORMAT=pretty is for development; use json or ecs in production',
+      );
+    }
   }
 }

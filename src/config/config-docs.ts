@@ -12,7 +12,11 @@ const GROUP_OF: Record<string, string> = {
   LOG_LEVEL: 'Logging',
   PAGINATION_DEFAULT_LIMIT: 'Pagination',
   JWT_PRIVATE_KEY_FILE: 'Tokens',
+  AUTH_REGISTRATION_ENABLED: 'Authentication',
+  RATE_LIMIT_WINDOW_SECONDS: 'Rate limits',
+  SMTP_URL: 'Mail',
   WORKER_CONCURRENCY: 'Worker',
+  SEED_DEMO: 'Demo data',
 };
 
 function shownDefault(variable: EnvVar<unknown>): string {

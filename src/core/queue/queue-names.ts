@@ -4,6 +4,7 @@
  */
 export const QueueName = {
   System: 'system',
+  Mail: 'mail',
 } as const;
 
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
