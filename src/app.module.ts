@@ -1,20 +1,30 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
 import type { AppConfig } from './config/app.config';
 import { ConfigModule } from './config/config.module';
 import { CacheModule } from './core/cache/cache.module';
 import { DatabaseModule } from './core/database/database.module';
 import { LifecycleModule } from './core/lifecycle/lifecycle.module';
 import { LoggingModule } from './core/logging/logging.module';
+import { MailModule } from './core/mail/mail.module';
 import { MetricsModule } from './core/metrics/metrics.module';
 import { PaginationModule } from './core/pagination/pagination.module';
 import { QueueModule } from './core/queue/queue.module';
+import { RateLimitGuard } from './core/rate-limit/rate-limit.guard';
+import { RateLimitModule } from './core/rate-limit/rate-limit.module';
 import { RedisModule } from './core/redis/redis.module';
+import { SecurityModule } from './core/security/security.module';
+import { AuthModule } from './modules/auth/auth.module';
+import { JwtAuthGuard } from './modules/auth/jwt-auth.guard';
 import { HealthModule } from './modules/health/health.module';
+import { OrganizationsApiModule } from './modules/organizations/organizations-api.module';
 import { SystemModule } from './modules/system/system.module';
 
 /**
- * API root. Global guards (authentication, then permissions) and the audit interceptor for mutations are
- * added here as APP_GUARD / route-scoped interceptors by the auth, RBAC and audit modules.
+ * API root. Global guards run in the order listed: authentication (JwtAuthGuard, which sets request.user),
+ * then rate limiting (per user, per IP when anonymous). The RBAC issue adds the permission guard after
+ * authentication; the audit issue adds a route-scoped interceptor for mutations.
  */
 @Module({})
 export class AppModule {
@@ -25,16 +35,26 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forApi(),
+        EventEmitterModule.forRoot(),
         LifecycleModule,
         DatabaseModule.forRoot('atrium-api', { migrateOnStart: true }),
         RedisModule,
         CacheModule,
         QueueModule,
+        MailModule,
+        SecurityModule,
+        RateLimitModule,
         MetricsModule,
         PaginationModule,
         HealthModule,
+        AuthModule,
+        OrganizationsApiModule,
         SystemModule,
         ...extraModules,
+      ],
+      providers: [
+        { provide: APP_GUARD, useExisting: JwtAuthGuard },
+        { provide: APP_GUARD, useExisting: RateLimitGuard },
       ],
     };
   }

@@ -5,6 +5,7 @@ import { CacheModule } from './core/cache/cache.module';
 import { DatabaseModule } from './core/database/database.module';
 import { LifecycleModule } from './core/lifecycle/lifecycle.module';
 import { LoggingModule } from './core/logging/logging.module';
+import { MailWorkerModule } from './core/mail/mail-worker.module';
 import { QueueModule } from './core/queue/queue.module';
 import { RedisModule } from './core/redis/redis.module';
 import { SystemWorkerModule } from './modules/system/system-worker.module';
@@ -23,6 +24,7 @@ export class WorkerModule {
         RedisModule,
         CacheModule,
         QueueModule,
+        MailWorkerModule,
         SystemWorkerModule,
       ],
     };

@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ShutdownState } from '../src/core/lifecycle/shutdown-state';
 import { expectProblem } from './helpers/problem';
+import { bearer, registerOwner, type TestAccount } from './helpers/auth';
 import { createTestApp } from './helpers/test-app';
 
 describe('Health', () => {
@@ -37,7 +38,11 @@ describe('Health', () => {
 
   describe('with Redis unreachable at start', () => {
     let app: NestFastifyApplication;
+    let owner: TestAccount;
     beforeAll(async () => {
+      const healthy = await createTestApp();
+      owner = await registerOwner(healthy);
+      await healthy.close();
       // Nothing listens on this port: the API must still start, not crash-loop.
       app = await createTestApp({ REDIS_URL: 'redis://127.0.0.1:6399' });
     });
@@ -53,8 +58,11 @@ describe('Health', () => {
       expect(body.checks).toMatchObject({ redis: { status: 'down' }, database: { status: 'up' } });
     });
 
-    it('should keep serving database-backed routes', async () => {
-      const res = await app.inject('/api/v1/system/pings/019ac2f0-5b7a-7c3e-9a51-6f1d0e2b4c88');
+    it('should keep serving database-backed routes, checking sessions in PostgreSQL', async () => {
+      const res = await app.inject({
+        url: '/api/v1/system/pings/019ac2f0-5b7a-7c3e-9a51-6f1d0e2b4c88',
+        headers: bearer(owner.accessToken),
+      });
       expect(res.statusCode).toBe(404);
     });
   });

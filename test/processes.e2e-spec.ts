@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnTs, type SpawnedProcess } from './helpers/spawn-process';
+import { bearer, registerOwner, type TestAccount } from './helpers/auth';
 import { createTestApp } from './helpers/test-app';
 import { waitFor } from './helpers/wait-for';
 
@@ -120,9 +121,11 @@ describe('Processes', () => {
 
   describe('worker SIGTERM', () => {
     let app: NestFastifyApplication;
+    let owner: TestAccount;
 
     beforeAll(async () => {
       app = await createTestApp();
+      owner = await registerOwner(app);
     });
 
     afterAll(async () => {
@@ -136,7 +139,7 @@ describe('Processes', () => {
         const created = await app.inject({
           method: 'POST',
           url: '/api/v1/system/pings',
-          headers: { 'x-request-id': 'drain-check-1' },
+          headers: { 'x-request-id': 'drain-check-1', ...bearer(owner.accessToken) },
           payload: { holdMs: 2000 },
         });
         const { id } = created.json<{ id: string }>();
@@ -145,7 +148,9 @@ describe('Processes', () => {
         const { code } = await worker.exited;
         expect(code).toBe(0);
         const ping = await waitFor(async () => {
-          const body = (await app.inject(`/api/v1/system/pings/${id}`)).json<{ status: string; processedBy: string }>();
+          const body = (
+            await app.inject({ url: `/api/v1/system/pings/${id}`, headers: bearer(owner.accessToken) })
+          ).json<{ status: string; processedBy: string }>();
           return body.status === 'processed' ? body : undefined;
         });
         expect(ping.processedBy).toBe(`${hostname()}:${worker.child.pid}`);

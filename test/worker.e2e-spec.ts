@@ -1,6 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { hostname } from 'node:os';
+import { bearer, registerOwner, type TestAccount } from './helpers/auth';
 import { createTestApp, createTestWorker } from './helpers/test-app';
 import { waitFor } from './helpers/wait-for';
 
@@ -15,8 +16,11 @@ describe('API and worker cooperation', () => {
   let api: NestFastifyApplication;
   let worker: INestApplicationContext | undefined;
 
+  let owner: TestAccount;
+
   beforeAll(async () => {
     api = await createTestApp();
+    owner = await registerOwner(api);
   });
 
   afterAll(async () => {
@@ -25,13 +29,13 @@ describe('API and worker cooperation', () => {
   });
 
   const readPing = async (id: string): Promise<PingBody> =>
-    (await api.inject(`/api/v1/system/pings/${id}`)).json<PingBody>();
+    (await api.inject({ url: `/api/v1/system/pings/${id}`, headers: bearer(owner.accessToken) })).json<PingBody>();
 
   it('should leave a ping queued while no worker runs, and the worker should process it once started', async () => {
     const created = await api.inject({
       method: 'POST',
       url: '/api/v1/system/pings',
-      headers: { 'x-request-id': 'ping-req-1' },
+      headers: { 'x-request-id': 'ping-req-1', ...bearer(owner.accessToken) },
     });
     expect(created.statusCode).toBe(202);
     const { id } = created.json<PingBody>();
@@ -51,11 +55,20 @@ describe('API and worker cooperation', () => {
     expect(processed.requestId).toBe('ping-req-1');
   });
 
+  it('should refuse pings without an access token', async () => {
+    const res = await api.inject({ method: 'POST', url: '/api/v1/system/pings' });
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toMatchObject({ type: 'urn:atrium:problem:missing-token' });
+  });
+
   it('should answer 404 for a ping that does not exist and 400 naming the field for a malformed id', async () => {
-    const missing = await api.inject('/api/v1/system/pings/019ac2f0-5b7a-7c3e-9a51-6f1d0e2b4c88');
+    const missing = await api.inject({
+      url: '/api/v1/system/pings/019ac2f0-5b7a-7c3e-9a51-6f1d0e2b4c88',
+      headers: bearer(owner.accessToken),
+    });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ type: 'urn:atrium:problem:ping-not-found' });
-    const malformed = await api.inject('/api/v1/system/pings/not-a-uuid');
+    const malformed = await api.inject({ url: '/api/v1/system/pings/not-a-uuid', headers: bearer(owner.accessToken) });
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json()).toMatchObject({ errors: [{ field: 'id' }] });
   });

@@ -1,4 +1,8 @@
 import { Logger } from '@nestjs/common';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../src/config/app.config';
@@ -17,7 +21,23 @@ export default async function globalSetup(): Promise<void> {
   await admin.query(`CREATE DATABASE "${database}"`);
   await admin.end();
 
+  // One RS256 key for the whole run: generating a 3072-bit key per app would dominate test time.
+  const keyDir = mkdtempSync(join(tmpdir(), 'atrium-test-keys-'));
+  const keyFile = join(keyDir, 'jwt.pem');
+  writeFileSync(
+    keyFile,
+    generateKeyPairSync('rsa', { modulusLength: 3072 }).privateKey.export({ format: 'pem', type: 'pkcs8' }),
+  );
+
   Object.assign(process.env, {
+    JWT_PRIVATE_KEY_FILE: keyFile,
+    TEST_KEY_DIR: keyDir,
+    // bcrypt's cost only changes the time per hash; tests that measure behaviour need not pay cost 12.
+    BCRYPT_COST: '4',
+    // Every test app shares 127.0.0.1; specs that test rate limits set their own low limits.
+    RATE_LIMIT_AUTH_MAX: '100000',
+    RATE_LIMIT_MAX: '100000',
+    MAIL_OUTBOX_DIR: join(keyDir, 'outbox'),
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrlFor(database),
     REDIS_KEY_PREFIX: `atrium-test-${runId}:`,

@@ -1,8 +1,11 @@
 import { Redis } from 'ioredis';
+import { rmSync } from 'node:fs';
 import { Client } from 'pg';
 import { ADMIN_DATABASE_URL } from './test-env';
 
 export default async function globalTeardown(): Promise<void> {
+  if (process.env.TEST_KEY_DIR?.includes('atrium-test-keys-'))
+    rmSync(process.env.TEST_KEY_DIR, { recursive: true, force: true });
   const database = process.env.TEST_DATABASE;
   const prefix = process.env.REDIS_KEY_PREFIX;
   if (database?.startsWith('atrium_test_')) {

@@ -9,6 +9,8 @@ export class AppException extends Error {
     message: string,
     /** Extra members of the problem document (e.g. `allowed` transitions); must hold no secrets. */
     readonly extensions: Record<string, unknown> = {},
+    /** Response headers that belong to the problem (WWW-Authenticate, Retry-After). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = new.target.name;

@@ -9,6 +9,7 @@ export interface Problem {
   code: string;
   detail: string;
   extensions?: Record<string, unknown>;
+  headers?: Record<string, string>;
 }
 
 /** Fastify's own client errors (raised before Nest sees the request), by their error code. */
@@ -45,6 +46,7 @@ function toProblem(exception: unknown): Problem {
       code: exception.code,
       detail: exception.message,
       extensions: exception.extensions,
+      headers: exception.headers,
     };
   }
   if (exception instanceof HttpException) {
@@ -84,6 +86,7 @@ export class ProblemFilter implements ExceptionFilter {
     if (problem.status >= 500) {
       this.logger.error({ err: exception, requestId: request.id }, 'request failed');
     }
+    for (const [name, value] of Object.entries(problem.headers ?? {})) void reply.header(name, value);
     sendProblem({ request, reply }, problem);
   }
 }

@@ -2,9 +2,13 @@ import { Controller, Get, Header, NotFoundException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { AppConfig } from '../../config/app.config';
 import { ApiProblems } from '../http/api-problems.decorator';
+import { Public } from '../http/public.decorator';
+import { SkipRateLimit } from '../rate-limit/rate-limit.decorator';
 import { MetricsService } from './metrics.service';
 
 @ApiTags('health')
+@Public()
+@SkipRateLimit()
 @Controller('metrics')
 export class MetricsController {
   constructor(

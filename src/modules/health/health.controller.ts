@@ -2,6 +2,8 @@ import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, TypeOrmHealthIndicator, type HealthCheckResult } from '@nestjs/terminus';
 import { ApiProblems } from '../../core/http/api-problems.decorator';
+import { Public } from '../../core/http/public.decorator';
+import { SkipRateLimit } from '../../core/rate-limit/rate-limit.decorator';
 import { AppException } from '../../core/exceptions/app.exception';
 import { ShutdownState } from '../../core/lifecycle/shutdown-state';
 import { RedisHealthIndicator } from './redis.health';
@@ -14,6 +16,8 @@ const READY_EXAMPLE = {
 };
 
 @ApiTags('health')
+@Public()
+@SkipRateLimit()
 @Controller('health')
 export class HealthController {
   constructor(

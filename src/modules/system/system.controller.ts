@@ -1,10 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../core/http/api-problems.decorator';
 import { CreatePingDto, PingIdParams, SystemPingDto } from './system-ping.dto';
 import { SystemService } from './system.service';
 
 @ApiTags('system')
+@ApiBearerAuth('bearer')
+@ApiProblems(401)
 @Controller('system/pings')
 export class SystemController {
   constructor(private readonly system: SystemService) {}

@@ -1,0 +1,30 @@
+import { Processor } from '@nestjs/bullmq';
+import { UnrecoverableError } from 'bullmq';
+import type { NodemailerError } from 'nodemailer';
+import { QueueName } from '../queue/queue-names';
+import { TypedProcessor, type JobHandlers } from '../queue/typed-processor';
+import { MAIL_JOB_NAMES, type MailJobs } from './mail.jobs';
+import { MailService } from './mail.service';
+
+/**
+ * A permanent SMTP rejection (5xx: unknown mailbox, policy) would be refused again on every retry: fail the
+ * job for good. Everything else (connection refused, timeouts, 4xx) is retried with backoff.
+ */
+function failForGoodIfRejected(error: unknown): never {
+  if (error instanceof Error && (error as NodemailerError).permanent === true) {
+    throw new UnrecoverableError(`mail rejected: ${error.message}`);
+  }
+  throw error;
+}
+
+@Processor(QueueName.Mail)
+export class MailProcessor extends TypedProcessor<MailJobs> {
+  protected readonly jobNames = MAIL_JOB_NAMES;
+  protected readonly handlers: JobHandlers<MailJobs> = {
+    send: (message) => this.mail.send(message).catch(failForGoodIfRejected),
+  };
+
+  constructor(private readonly mail: MailService) {
+    super();
+  }
+}

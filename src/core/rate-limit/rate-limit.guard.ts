@@ -1,0 +1,157 @@
+import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppConfig } from '../../config/app.config';
+import { clientBucketAddress } from './client-address';
+import { RATE_LIMIT_METADATA, type RateLimitSpec } from './rate-limit.decorator';
+import { RateLimitException } from './rate-limit.exception';
+import { RateLimitStorage } from './rate-limit.storage';
+
+/** A limit as enforced: the declared spec with the configured numbers filled in. */
+interface RateLimitPolicy {
+  /** Policy name in the RateLimit headers: `default`, `auth` or `route` (a `@RateLimit` override). */
+  name: string;
+  max: number;
+  windowMs: number;
+  byUser: boolean;
+  failClosed: boolean;
+  /** `RateLimit-Policy` value; fixed per route, so built once. */
+  policyHeader: string;
+}
+
+/** Set by the JWT guard, which runs before this one; only the id is read here. */
+type TrackedRequest = FastifyRequest & { user?: { id?: unknown } };
+
+/**
+ * Counts every request of a limited route in Redis and answers 429 problem+json once a tracker (the
+ * authenticated user, else the client IP) exceeds the route's limit. Registered globally (APP_GUARD) after
+ * the JWT guard, so `request.user` is already set.
+ *
+ * Every limited response carries `RateLimit-Policy` and `RateLimit` as defined by
+ * draft-ietf-httpapi-ratelimit-headers (`"default";q=300;w=60` and `"default";r=297;t=42`; the older
+ * `RateLimit-Limit/-Remaining/-Reset` trio is not sent); a 429 adds `Retry-After` (seconds).
+ *
+ * The client IP is Fastify's `request.ip`: X-Forwarded-For counts only when sent by a proxy TRUST_PROXY
+ * trusts, so clients cannot pick a fresh bucket by sending the header themselves.
+ *
+ * Per-request cost (DESIGN.md §4): the policy of a handler is resolved once and cached; then one Redis
+ * round trip and two headers.
+ */
+@Injectable()
+export class RateLimitGuard implements CanActivate {
+  private readonly logger = new Logger(RateLimitGuard.name);
+  /** Controller class -> handler -> policy (`null` = not limited). Keyed by both: a handler inherited by
+   * two controllers may carry different class-level limits. */
+  private readonly policies = new Map<object, Map<object, RateLimitPolicy | null>>();
+  private storageFailing = false;
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly storage: RateLimitStorage,
+    private readonly config: AppConfig,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const policy = this.policyFor(context);
+    if (!policy) return true;
+
+    const http = context.switchToHttp();
+    const request = http.getRequest<TrackedRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const userId = policy.byUser ? request.user?.id : undefined;
+    const tracker =
+      typeof userId === 'string' && userId ? `user:${userId}` : `ip:${clientBucketAddress(request.ip || 'unknown')}`;
+    // The route template (not the URL), so /customers/1 and /customers/2 share one bucket.
+    const bucket = `${request.method}:${request.routeOptions.url ?? ''}:${tracker}`;
+
+    let count: number;
+    let msToReset: number;
+    try {
+      ({ count, msToReset } = await this.storage.hit(bucket, policy.windowMs));
+    } catch (error) {
+      return this.storageUnavailable(policy, error);
+    }
+    if (this.storageFailing) {
+      this.storageFailing = false;
+      this.logger.log('Rate limits are enforced again');
+    }
+
+    const resetSeconds = Math.max(1, Math.ceil(msToReset / 1000));
+    const remaining = Math.max(0, policy.max - count);
+    void reply
+      .header('ratelimit-policy', policy.policyHeader)
+      .header('ratelimit', `"${policy.name}";r=${remaining};t=${resetSeconds}`);
+    if (count > policy.max) {
+      void reply.header('retry-after', String(resetSeconds));
+      throw RateLimitException.exceeded(resetSeconds);
+    }
+    return true;
+  }
+
+  /**
+   * Redis is down. Normal routes fail open: an outage of the limiter must not take the whole API down with
+   * it, and those limits only protect capacity. Routes that fail closed (`@AuthRateLimit`) answer 503: their
+   * limit is what stops password and OTP guessing, and an attacker could otherwise get unlimited attempts
+   * by waiting for (or causing) a Redis outage.
+   */
+  private storageUnavailable(policy: RateLimitPolicy, error: unknown): boolean {
+    if (!this.storageFailing) {
+      this.storageFailing = true;
+      const reason = error instanceof Error ? error.message : String(error);
+      this.logger.warn(`Rate limits cannot be checked (${reason}); letting requests through, refusing auth routes`);
+    }
+    if (policy.failClosed) throw RateLimitException.unavailable();
+    return true;
+  }
+
+  private policyFor(context: ExecutionContext): RateLimitPolicy | null {
+    const controller = context.getClass();
+    const handler = context.getHandler();
+    let byHandler = this.policies.get(controller);
+    if (!byHandler) {
+      byHandler = new Map();
+      this.policies.set(controller, byHandler);
+    }
+    let policy = byHandler.get(handler);
+    if (policy === undefined) {
+      const spec = this.reflector.getAllAndOverride<RateLimitSpec | undefined>(RATE_LIMIT_METADATA, [
+        handler,
+        controller,
+      ]);
+      policy = this.resolve(spec);
+      byHandler.set(handler, policy);
+    }
+    return policy;
+  }
+
+  private resolve(spec: RateLimitSpec | undefined): RateLimitPolicy | null {
+    const { max, authMax, windowSeconds } = this.config.rateLimit;
+    if (!spec) return policy('default', max, windowSeconds, true, false);
+    switch (spec.kind) {
+      case 'skip':
+        return null;
+      case 'auth':
+        return policy('auth', authMax, windowSeconds, false, true);
+      case 'route':
+        return policy(
+          'route',
+          spec.max,
+          spec.windowSeconds ?? windowSeconds,
+          (spec.key ?? 'user') === 'user',
+          spec.failClosed ?? false,
+        );
+    }
+  }
+}
+
+function policy(name: string, max: number, windowSeconds: number, byUser: boolean, failClosed: boolean) {
+  return {
+    name,
+    max,
+    windowMs: windowSeconds * 1000,
+    byUser,
+    failClosed,
+    policyHeader: `"${name}";q=${max};w=${windowSeconds}`,
+  } satisfies RateLimitPolicy;
+}

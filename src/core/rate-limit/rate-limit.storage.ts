@@ -1,0 +1,64 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
+import { AppConfig } from '../../config/app.config';
+import { REDIS } from '../redis/redis.module';
+
+/**
+ * Fixed window counter: the first hit creates the counter with the window as its lifetime, later hits only
+ * increment it, so the window starts at a client's first request (no shared boundary where every client's
+ * quota resets at once). One key per bucket, O(1) memory, and the exact time to reset, which the
+ * `RateLimit` header and `Retry-After` need. The known cost is a burst of up to 2 × max around a window
+ * boundary; a sliding window or GCRA would smooth that but needs more state or gives vaguer reset times,
+ * which is not worth it for per-route request limits.
+ *
+ * Increment, expiry and the read-back run as one script: atomic (no counter left without expiry when a
+ * client dies between commands) and one round trip. `PTTL < 0` also repairs a counter that lost its expiry.
+ * Returns `{ count, msToReset }`.
+ */
+const HIT_SCRIPT = `
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  ttl = tonumber(ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return { count, ttl }
+`;
+
+const HIT_SCRIPT_SHA = createHash('sha1').update(HIT_SCRIPT).digest('hex');
+
+export interface RateLimitHit {
+  /** Requests counted in the current window, this one included. */
+  count: number;
+  /** Milliseconds until the window ends and the count starts again. */
+  msToReset: number;
+}
+
+/** Request counters in Redis under `${REDIS_KEY_PREFIX}rl:`, shared by every API instance. */
+@Injectable()
+export class RateLimitStorage {
+  private readonly keyPrefix: string;
+
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    config: AppConfig,
+  ) {
+    this.keyPrefix = `${config.redis.keyPrefix}rl:`;
+  }
+
+  /** Counts one request in `bucket`; rejects when Redis is unreachable (the shared client has no offline queue). */
+  async hit(bucket: string, windowMs: number): Promise<RateLimitHit> {
+    const key = this.keyPrefix + bucket;
+    let result: unknown;
+    try {
+      result = await this.redis.evalsha(HIT_SCRIPT_SHA, 1, key, windowMs);
+    } catch (error) {
+      // The script cache is empty after a Redis restart or failover: send the script itself once.
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      result = await this.redis.eval(HIT_SCRIPT, 1, key, windowMs);
+    }
+    const [count, msToReset] = result as [number, number];
+    return { count, msToReset };
+  }
+}

@@ -1,0 +1,95 @@
+import bcrypt from 'bcrypt';
+import { randomBytes } from 'node:crypto';
+import { AppConfig } from '../../config/app.config';
+import { PasswordHasher } from './password-hasher';
+
+const COST = 4;
+
+function hasherWith(env: Record<string, string> = {}): PasswordHasher {
+  return new PasswordHasher(AppConfig.fromEnv({ NODE_ENV: 'test', BCRYPT_COST: String(COST), ...env }));
+}
+
+// 30 × 'é' is 60 UTF-8 bytes; with the shared 12-byte middle the two passwords agree on their first 72 bytes.
+const SHARED_PREFIX = 'é'.repeat(30) + 'correct-hors';
+const FIRST = `${SHARED_PREFIX}e battery staple`;
+const SECOND = `${SHARED_PREFIX}e TOTALLY different`;
+
+describe(PasswordHasher.name, () => {
+  const hasher = hasherWith();
+
+  it('should verify the password when it is the one that was hashed', async () => {
+    const hash = await hasher.hash('a perfectly fine passphrase');
+    await expect(hasher.verify('a perfectly fine passphrase', hash)).resolves.toBe(true);
+  });
+
+  it('should reject the password when it differs from the hashed one', async () => {
+    const hash = await hasher.hash('a perfectly fine passphrase');
+    await expect(hasher.verify('a perfectly fine passphrasE', hash)).resolves.toBe(false);
+    await expect(hasher.verify('', hash)).resolves.toBe(false);
+  });
+
+  it('should tell apart passwords that share their first 72 bytes when they differ after them', async () => {
+    expect(Buffer.byteLength(SHARED_PREFIX)).toBe(72);
+    expect(FIRST).not.toBe(SECOND);
+    // Plain bcrypt truncates at 72 bytes, so it would take either password for the other...
+    const plain = await bcrypt.hash(FIRST, COST);
+    await expect(bcrypt.compare(SECOND, plain)).resolves.toBe(true);
+    // ...the HMAC pre-hash makes every byte count.
+    const hash = await hasher.hash(FIRST);
+    await expect(hasher.verify(FIRST, hash)).resolves.toBe(true);
+    await expect(hasher.verify(SECOND, hash)).resolves.toBe(false);
+  });
+
+  it('should reject the password when the hash was made with another pepper', async () => {
+    const other = hasherWith({ PASSWORD_PEPPER: randomBytes(32).toString('base64') });
+    const hash = await other.hash('a perfectly fine passphrase');
+    await expect(other.verify('a perfectly fine passphrase', hash)).resolves.toBe(true);
+    await expect(hasher.verify('a perfectly fine passphrase', hash)).resolves.toBe(false);
+  });
+
+  it('should not be a bcrypt of the bare password when hashing', async () => {
+    const hash = await hasher.hash('a perfectly fine passphrase');
+    await expect(bcrypt.compare('a perfectly fine passphrase', hash)).resolves.toBe(false);
+  });
+
+  it('should produce a bcrypt hash with the configured cost and a fresh salt when hashing', async () => {
+    const first = await hasher.hash('a perfectly fine passphrase');
+    const second = await hasher.hash('a perfectly fine passphrase');
+    expect(first).toMatch(/^\$2b\$04\$[./A-Za-z0-9]{53}$/);
+    expect(bcrypt.getRounds(first)).toBe(COST);
+    expect(second).not.toBe(first);
+    const costlier = hasherWith({ BCRYPT_COST: '5' });
+    expect(bcrypt.getRounds(await costlier.hash('x'))).toBe(5);
+  });
+
+  it('should verify the same password when it was typed in another Unicode normal form', async () => {
+    const composed = 'caf\u00e9 au lait, bien s\u00fbr';
+    const decomposed = composed.normalize('NFD');
+    expect(decomposed).not.toBe(composed);
+    await expect(hasher.verify(decomposed, await hasher.hash(composed))).resolves.toBe(true);
+  });
+
+  it('should return false rather than throw when the stored hash is malformed', async () => {
+    await expect(hasher.verify('a perfectly fine passphrase', 'not-a-bcrypt-hash')).resolves.toBe(false);
+  });
+
+  it('should run a full bcrypt comparison and return false when verifying against the dummy hash', async () => {
+    const compare = jest.spyOn(bcrypt, 'compare');
+    try {
+      await expect(hasher.verifyDummy('whatever the attacker typed')).resolves.toBe(false);
+      expect(compare).toHaveBeenCalledTimes(1);
+      const [prehashed, dummyHash] = compare.mock.calls[0] as unknown[];
+      // The same work as a real check: the 44-character pre-hash against a bcrypt hash of the configured cost.
+      expect(prehashed).toHaveLength(44);
+      expect(dummyHash).toMatch(/^\$2b\$04\$/);
+    } finally {
+      compare.mockRestore();
+    }
+  });
+
+  it('should ask for a rehash when the hash has another cost or is not bcrypt', async () => {
+    expect(hasher.needsRehash(await hasher.hash('x'))).toBe(false);
+    expect(hasher.needsRehash(await bcrypt.hash('x', 5))).toBe(true);
+    expect(hasher.needsRehash('not-a-bcrypt-hash')).toBe(true);
+  });
+});

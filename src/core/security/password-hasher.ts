@@ -1,0 +1,65 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import bcrypt from 'bcrypt';
+import { createHmac, randomBytes } from 'node:crypto';
+import { AppConfig } from '../../config/app.config';
+
+/**
+ * bcrypt with a pepper. bcrypt reads only the first 72 bytes of its input (as few as 18 characters of
+ * 4-byte UTF-8), so the password is first reduced to HMAC-SHA-256(pepper, password) and bcrypt gets the
+ * 44-character base64 of that digest: every byte of the password counts, and a stolen database alone is not
+ * enough to test guesses because the pepper lives in configuration, not in the rows.
+ *
+ * Only bcrypt's async API is used: it runs on the libuv thread pool, so a login never blocks the event loop.
+ */
+@Injectable()
+export class PasswordHasher implements OnModuleInit {
+  private dummyHash?: Promise<string>;
+
+  constructor(private readonly config: AppConfig) {}
+
+  async onModuleInit(): Promise<void> {
+    // Pay for the dummy hash at start-up, so the first unknown-email login is not slower than the rest.
+    await this.dummy();
+  }
+
+  hash(password: string): Promise<string> {
+    return bcrypt.hash(this.prehash(password), this.config.auth.bcryptCost);
+  }
+
+  /** False for a wrong password and for a malformed hash; never throws for either. */
+  verify(password: string, passwordHash: string): Promise<boolean> {
+    return bcrypt.compare(this.prehash(password), passwordHash);
+  }
+
+  /**
+   * Burns the same time as `verify` when there is no user to check against (unknown email), so response
+   * time does not reveal which emails have accounts. Always false.
+   */
+  async verifyDummy(password: string): Promise<false> {
+    await bcrypt.compare(this.prehash(password), await this.dummy());
+    return false;
+  }
+
+  /** True when the hash was made with another cost than configured: rehash after the next successful login. */
+  needsRehash(passwordHash: string): boolean {
+    try {
+      return bcrypt.getRounds(passwordHash) !== this.config.auth.bcryptCost;
+    } catch {
+      return true;
+    }
+  }
+
+  private prehash(password: string): string {
+    // NFC so the same password typed on systems that compose accents differently (é vs e + ◌́) still matches.
+    return createHmac('sha256', this.config.auth.passwordPepper)
+      .update(password.normalize('NFC'), 'utf8')
+      .digest('base64');
+  }
+
+  private dummy(): Promise<string> {
+    // A random secret nobody knows, hashed at the configured cost, so comparing against it costs what a real
+    // comparison costs and can never succeed.
+    this.dummyHash ??= bcrypt.hash(randomBytes(32).toString('base64'), this.config.auth.bcryptCost);
+    return this.dummyHash;
+  }
+}

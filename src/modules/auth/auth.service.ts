@@ -1,0 +1,247 @@
+import { Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import type { EntityManager } from 'typeorm';
+import { AppConfig } from '../../config/app.config';
+import { currentContext } from '../../core/context/request-context';
+import { TransactionRunner } from '../../core/database/transaction.runner';
+import { PasswordHasher } from '../../core/security/password-hasher';
+import { PasswordPolicy } from '../../core/security/password-policy';
+import { OrganizationsService } from '../organizations/organizations.service';
+import type { UserWithSecrets } from '../users/users.service';
+import { UsersService } from '../users/users.service';
+import type { RegisterDto } from './auth.dto';
+import { AuthEvent, type AuthEventName, type AuthEventPayload } from './auth.events';
+import { AuthException, AuthExceptionCode } from './auth.exception';
+import { AFTER_SUCCESS, afterFailure, isLocked } from './lockout.policy';
+import { MfaChallengeStore } from './mfa-challenge.store';
+import { SessionService, type ClientInfo, type TokenPair } from './sessions/session.service';
+import { TwoFactorService } from './two-factor.service';
+
+export type LoginResult = (TokenPair & { mfaSetupRequired?: true }) | { mfaRequired: true; mfaToken: string };
+
+type Failure = { failed: AuthException };
+
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly users: UsersService,
+    private readonly organizations: OrganizationsService,
+    private readonly sessions: SessionService,
+    private readonly hasher: PasswordHasher,
+    private readonly policy: PasswordPolicy,
+    private readonly twoFactor: TwoFactorService,
+    private readonly challenges: MfaChallengeStore,
+    private readonly tx: TransactionRunner,
+    private readonly events: EventEmitter2,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Creates an organization and its owner, and logs the owner in. */
+  async register(input: RegisterDto, client: ClientInfo): Promise<TokenPair> {
+    if (!this.config.auth.registrationEnabled) {
+      throw new AuthException(AuthExceptionCode.RegistrationDisabled, 'Self-service registration is disabled.');
+    }
+    this.policy.check(input.password, { email: input.email, name: input.name });
+    const passwordHash = await this.hasher.hash(input.password);
+    const { pair, userId, organizationId } = await this.tx.run(async (m) => {
+      if (await this.users.existsByEmail(input.email, m)) {
+        throw new AuthException(AuthExceptionCode.EmailTaken, 'An account with this email already exists.');
+      }
+      const organization = await this.organizations.create(input.organizationName, m);
+      const user = await this.users.create(
+        { organizationId: organization.id, email: input.email, name: input.name, status: 'active', passwordHash },
+        m,
+      );
+      await this.organizations.update(organization.id, { ownerId: user.id }, m);
+      const { pair } = await this.sessions.start(
+        { userId: user.id, organizationId: organization.id, client, mfaSetupRequired: false },
+        m,
+      );
+      return { pair, userId: user.id, organizationId: organization.id };
+    });
+    this.emit(AuthEvent.Registered, { organizationId, userId }, client);
+    return pair;
+  }
+
+  /**
+   * Email + password. Unknown email and wrong password answer alike and cost alike (a dummy bcrypt
+   * compare); failures count towards a lockout; a locked account is refused without checking the password.
+   */
+  async login(email: string, password: string, client: ClientInfo): Promise<LoginResult> {
+    const outcome = await this.tx.run(async (m): Promise<LoginResult | Failure> => {
+      const user = await this.users.findWithSecrets({ email }, m, true);
+      if (!user?.passwordHash) {
+        await this.hasher.verifyDummy(password);
+        this.emit(
+          AuthEvent.LoginFailed,
+          { organizationId: null, userId: null, email, reason: 'unknown-email' },
+          client,
+        );
+        return { failed: invalidCredentials() };
+      }
+      const now = new Date();
+      if (isLocked(user, now)) {
+        await this.hasher.verifyDummy(password);
+        this.emit(
+          AuthEvent.LoginFailed,
+          { organizationId: user.organizationId, userId: user.id, reason: 'locked' },
+          client,
+        );
+        return { failed: locked(user.lockedUntil) };
+      }
+      if (!(await this.hasher.verify(password, user.passwordHash))) {
+        return { failed: await this.recordFailure(user, 'wrong-password', client, m) };
+      }
+      if (user.status === 'disabled')
+        return { failed: new AuthException(AuthExceptionCode.AccountDisabled, 'This account is disabled.') };
+      if (this.config.auth.requireVerifiedEmail && !user.emailVerifiedAt) {
+        return {
+          failed: new AuthException(
+            AuthExceptionCode.EmailNotVerified,
+            'Verify your email address first (POST /api/v1/auth/otp/request with purpose verify_email).',
+          ),
+        };
+      }
+      if (user.totpEnabledAt) return { mfaRequired: true, mfaToken: await this.challenges.create(user.id) };
+      return this.completeLogin(user, client, m);
+    });
+    if ('failed' in outcome) throw outcome.failed;
+    return outcome;
+  }
+
+  /** Second step of a 2FA login: the mfaToken plus a TOTP or recovery code. */
+  async loginWithTwoFactor(mfaToken: string, code: string, client: ClientInfo): Promise<TokenPair> {
+    const userId = await this.challenges.peek(mfaToken);
+    const outcome = await this.tx.run(async (m): Promise<TokenPair | Failure> => {
+      const user = await this.users.findWithSecrets({ id: userId }, m, true);
+      if (!user)
+        return {
+          failed: new AuthException(
+            AuthExceptionCode.InvalidMfaToken,
+            'The mfaToken is invalid or expired; log in again.',
+          ),
+        };
+      if (isLocked(user, new Date())) return { failed: locked(user.lockedUntil) };
+      if (user.status === 'disabled')
+        return { failed: new AuthException(AuthExceptionCode.AccountDisabled, 'This account is disabled.') };
+      const method = await this.twoFactor.verifyLoginCode(user, code, m);
+      if (!method) return { failed: await this.recordFailure(user, 'wrong-two-factor-code', client, m) };
+      // Consumed inside the transaction: a second request racing with the same token loses here.
+      if (!(await this.challenges.consume(mfaToken))) {
+        return {
+          failed: new AuthException(
+            AuthExceptionCode.InvalidMfaToken,
+            'The mfaToken is invalid or expired; log in again.',
+          ),
+        };
+      }
+      if (method === 'recovery-code') {
+        this.emit(AuthEvent.RecoveryCodeUsed, { organizationId: user.organizationId, userId: user.id }, client);
+      }
+      const result = await this.completeLogin(user, client, m);
+      return result as TokenPair;
+    });
+    if ('failed' in outcome) throw outcome.failed;
+    return outcome;
+  }
+
+  /** Re-proves a credential in the current session, for sensitive actions (step-up). */
+  async stepUp(
+    userId: string,
+    sessionId: string,
+    proof: { password?: string; code?: string },
+    client: ClientInfo,
+  ): Promise<void> {
+    const outcome = await this.tx.run(async (m): Promise<Failure | { ok: true }> => {
+      const user = await this.users.findWithSecrets({ id: userId }, m, true);
+      if (!user) return { failed: invalidCredentials() };
+      if (isLocked(user, new Date())) return { failed: locked(user.lockedUntil) };
+      const ok = proof.password
+        ? Boolean(user.passwordHash) && (await this.hasher.verify(proof.password, user.passwordHash ?? ''))
+        : proof.code
+          ? (await this.twoFactor.verifyTotpOnly(user, proof.code, m)) !== null
+          : false;
+      if (!ok) return { failed: await this.recordFailure(user, 'step-up-failed', client, m) };
+      await this.users.update(user.id, AFTER_SUCCESS, m);
+      return { ok: true };
+    });
+    if ('failed' in outcome) throw outcome.failed;
+    await this.sessions.recordStepUp(sessionId);
+  }
+
+  /** Starts a session for a user whose credentials were just proven (resets failure counters). */
+  async startSession(user: UserWithSecrets, client: ClientInfo, m: EntityManager): Promise<LoginResult> {
+    return this.completeLogin(user, client, m);
+  }
+
+  private async completeLogin(user: UserWithSecrets, client: ClientInfo, m: EntityManager): Promise<LoginResult> {
+    if (user.failedLoginCount || user.lockoutCount || user.lockedUntil)
+      await this.users.update(user.id, AFTER_SUCCESS, m);
+    const organization = await this.organizations.get(user.organizationId, m);
+    const mfaSetupRequired = organization.requireTwoFactor && !user.totpEnabledAt;
+    const { session, pair } = await this.sessions.start(
+      { userId: user.id, organizationId: user.organizationId, client, mfaSetupRequired },
+      m,
+    );
+    this.emit(
+      AuthEvent.LoginSucceeded,
+      { organizationId: user.organizationId, userId: user.id, sessionId: session.id },
+      client,
+    );
+    return mfaSetupRequired ? { ...pair, mfaSetupRequired: true } : pair;
+  }
+
+  /** Counts a failed password/2FA proof (committed even though the request fails) and may lock the account. */
+  private async recordFailure(
+    user: UserWithSecrets,
+    reason: string,
+    client: ClientInfo,
+    m: EntityManager,
+  ): Promise<AuthException> {
+    const {
+      lockoutThreshold: threshold,
+      lockoutBaseSeconds: baseSeconds,
+      lockoutMaxSeconds: maxSeconds,
+    } = this.config.auth;
+    const next = afterFailure(user, { threshold, baseSeconds, maxSeconds }, new Date());
+    await this.users.update(
+      user.id,
+      { failedLoginCount: next.failedLoginCount, lockoutCount: next.lockoutCount, lockedUntil: next.lockedUntil },
+      m,
+    );
+    const who = { organizationId: user.organizationId, userId: user.id, reason };
+    this.emit(reason === 'wrong-two-factor-code' ? AuthEvent.TwoFactorFailed : AuthEvent.LoginFailed, who, client);
+    if (next.locked) {
+      this.emit(AuthEvent.Lockout, { ...who, details: { lockedUntil: next.lockedUntil?.toISOString() } }, client);
+      return locked(next.lockedUntil);
+    }
+    return reason === 'wrong-two-factor-code'
+      ? new AuthException(AuthExceptionCode.InvalidTwoFactorCode, 'The code is not valid.')
+      : reason === 'step-up-failed'
+        ? new AuthException(AuthExceptionCode.InvalidCurrentPassword, 'The password or code is not valid.')
+        : invalidCredentials();
+  }
+
+  emit(event: AuthEventName, payload: AuthEventPayload, client?: ClientInfo): void {
+    this.events.emit(event, {
+      ip: client?.ip ?? undefined,
+      userAgent: client?.userAgent ?? undefined,
+      requestId: currentContext()?.requestId,
+      ...payload,
+    } satisfies AuthEventPayload);
+  }
+}
+
+function invalidCredentials(): AuthException {
+  return new AuthException(AuthExceptionCode.InvalidCredentials, 'The email or password is wrong.');
+}
+
+function locked(until: Date | null): AuthException {
+  return new AuthException(
+    AuthExceptionCode.AccountLocked,
+    'Too many failed attempts: the account is locked for a while.',
+    {
+      lockedUntil: until?.toISOString(),
+    },
+  );
+}

@@ -1,0 +1,76 @@
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { PinoLogger } from 'nestjs-pino';
+import { currentContext } from '../../core/context/request-context';
+import { IS_PUBLIC } from '../../core/http/public.decorator';
+import { ALLOW_PENDING_TWO_FACTOR_SETUP } from './auth.decorators';
+import { AuthException, AuthExceptionCode } from './auth.exception';
+import { SessionStateStore } from './sessions/session-state.store';
+import { AccessTokens } from './tokens/access-token.service';
+
+interface RouteAuth {
+  isPublic: boolean;
+  allowPendingSetup: boolean;
+}
+
+/**
+ * The global authentication guard: every route needs a valid access token of a live session unless it is
+ * marked @Public(). Runs before the permission guard (RBAC) and the rate limiter, which read `request.user`.
+ */
+@Injectable()
+export class JwtAuthGuard implements CanActivate {
+  // Route metadata never changes at run time: read it once per handler.
+  private readonly routes = new WeakMap<object, RouteAuth>();
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly tokens: AccessTokens,
+    private readonly states: SessionStateStore,
+    private readonly logger: PinoLogger,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const route = this.routeAuth(context);
+    if (route.isPublic) return true;
+
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const header = request.headers.authorization;
+    if (!header?.startsWith('Bearer ')) {
+      throw new AuthException(
+        AuthExceptionCode.MissingToken,
+        'This route needs an access token (Authorization: Bearer …).',
+      );
+    }
+    const claims = await this.tokens.verify(header.slice(7).trim());
+    const state = await this.states.get(claims.sid);
+    if (state === 'revoked')
+      throw new AuthException(AuthExceptionCode.SessionRevoked, 'The session has ended; log in again.');
+    if (state === 'mfa-setup' && !route.allowPendingSetup) {
+      throw new AuthException(
+        AuthExceptionCode.TwoFactorSetupRequired,
+        'Your organization requires two-factor authentication: set it up (POST /api/v1/auth/2fa/setup) first.',
+      );
+    }
+    request.user = { id: claims.sub, organizationId: claims.org, sessionId: claims.sid };
+    const requestContext = currentContext();
+    if (requestContext) requestContext.userId = claims.sub;
+    this.logger.assign({ userId: claims.sub });
+    return true;
+  }
+
+  private routeAuth(context: ExecutionContext): RouteAuth {
+    const handler = context.getHandler();
+    let route = this.routes.get(handler);
+    if (!route) {
+      const targets = [handler, context.getClass()];
+      route = {
+        isPublic: this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) ?? false,
+        allowPendingSetup: this.reflector.getAllAndOverride<boolean>(ALLOW_PENDING_TWO_FACTOR_SETUP, targets) ?? false,
+      };
+      this.routes.set(handler, route);
+    }
+    return route;
+  }
+}

@@ -1,0 +1,57 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Redis } from 'ioredis';
+import type { Repository } from 'typeorm';
+import { AppConfig } from '../../../config/app.config';
+import { REDIS } from '../../../core/redis/redis.module';
+import { Session } from './session.entity';
+
+export type SessionState = 'active' | 'mfa-setup' | 'revoked';
+
+// An active state is trusted from Redis for at most this long; a revocation overwrites it at once.
+const ACTIVE_TTL_SECONDS = 60;
+
+/**
+ * What the JWT guard asks on every request: is this session still alive? Answered from Redis (shared by
+ * every API instance, so a revocation is seen everywhere at once), falling back to PostgreSQL, the durable
+ * copy, on a miss or while Redis is down — it never answers "active" without having checked one of them.
+ */
+@Injectable()
+export class SessionStateStore {
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @InjectRepository(Session) private readonly sessions: Repository<Session>,
+    private readonly config: AppConfig,
+  ) {}
+
+  private key(sessionId: string): string {
+    return `${this.config.redis.keyPrefix}session:${sessionId}`;
+  }
+
+  async get(sessionId: string): Promise<SessionState> {
+    const cached = await this.redis.get(this.key(sessionId)).catch(() => null);
+    if (cached === 'active' || cached === 'mfa-setup' || cached === 'revoked') return cached;
+    const session = await this.sessions.findOne({
+      where: { id: sessionId },
+      select: { id: true, revokedAt: true, expiresAt: true, mfaSetupRequired: true },
+    });
+    const state: SessionState =
+      !session || session.revokedAt || session.expiresAt.getTime() <= Date.now()
+        ? 'revoked'
+        : session.mfaSetupRequired
+          ? 'mfa-setup'
+          : 'active';
+    await this.put(sessionId, state);
+    return state;
+  }
+
+  async put(sessionId: string, state: SessionState): Promise<void> {
+    // A revoked session stays marked for as long as any access token issued for it could still verify.
+    const ttl = state === 'revoked' ? this.config.jwt.accessTtlSeconds + 60 : ACTIVE_TTL_SECONDS;
+    await this.redis.set(this.key(sessionId), state, 'EX', ttl).catch(() => undefined);
+  }
+
+  async markRevoked(sessionIds: string[]): Promise<void> {
+    await Promise.all(sessionIds.map((id) => this.put(id, 'revoked')));
+  }
+}

@@ -1,0 +1,81 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblems } from '../../core/http/api-problems.decorator';
+import { AuthRateLimit } from '../../core/rate-limit/rate-limit.decorator';
+import type { AuthUser } from './auth-user';
+import { AllowPendingTwoFactorSetup, CurrentUser } from './auth.decorators';
+import { AuthEvent } from './auth.events';
+import { AuthService } from './auth.service';
+import { ClientInfo } from './client-info.decorator';
+import { SessionService, type ClientInfo as Client } from './sessions/session.service';
+import {
+  DisableTwoFactorDto,
+  EnableTwoFactorDto,
+  RecoveryCodesResponseDto,
+  TwoFactorSetupResponseDto,
+} from './two-factor.dto';
+import { TwoFactorService } from './two-factor.service';
+
+@ApiTags('auth')
+@ApiBearerAuth('bearer')
+@Controller('auth/2fa')
+export class TwoFactorController {
+  constructor(
+    private readonly twoFactor: TwoFactorService,
+    private readonly sessions: SessionService,
+    private readonly auth: AuthService,
+  ) {}
+
+  @Post('setup')
+  @HttpCode(200)
+  @AllowPendingTwoFactorSetup()
+  @ApiOperation({ summary: 'Start TOTP setup: a new secret, otpauth URI and QR code (not active until enabled)' })
+  @ApiOkResponse({ type: TwoFactorSetupResponseDto })
+  @ApiProblems(401, 409)
+  setup(@CurrentUser() user: AuthUser): Promise<TwoFactorSetupResponseDto> {
+    return this.twoFactor.setup(user.id);
+  }
+
+  @Post('enable')
+  @HttpCode(200)
+  @AllowPendingTwoFactorSetup()
+  @AuthRateLimit()
+  @ApiOperation({ summary: 'Confirm setup with a current code; returns 10 recovery codes' })
+  @ApiOkResponse({ type: RecoveryCodesResponseDto })
+  @ApiProblems(400, 401, 409, 429)
+  async enable(
+    @Body() body: EnableTwoFactorDto,
+    @CurrentUser() user: AuthUser,
+    @ClientInfo() client: Client,
+  ): Promise<RecoveryCodesResponseDto> {
+    const recoveryCodes = await this.twoFactor.enable(user.id, body.code);
+    await this.sessions.clearMfaSetupRequirement(user.id);
+    this.auth.emit(
+      AuthEvent.TwoFactorEnabled,
+      { organizationId: user.organizationId, userId: user.id, sessionId: user.sessionId },
+      client,
+    );
+    return { recoveryCodes };
+  }
+
+  @Post('disable')
+  @HttpCode(204)
+  @AuthRateLimit()
+  @ApiOperation({
+    summary: 'Turn 2FA off (needs a current code or the password, and a recent step-up)',
+  })
+  @ApiProblems(400, 401, 403, 409, 429)
+  async disable(
+    @Body() body: DisableTwoFactorDto,
+    @CurrentUser() user: AuthUser,
+    @ClientInfo() client: Client,
+  ): Promise<void> {
+    await this.sessions.requireRecentStepUp(user.sessionId);
+    await this.twoFactor.disable(user.id, body);
+    this.auth.emit(
+      AuthEvent.TwoFactorDisabled,
+      { organizationId: user.organizationId, userId: user.id, sessionId: user.sessionId },
+      client,
+    );
+  }
+}

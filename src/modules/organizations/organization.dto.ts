@@ -1,0 +1,31 @@
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsOptional, IsString, Length } from 'class-validator';
+import type { Organization } from './organization.entity';
+
+export class OrganizationDto {
+  id: string;
+  name: string;
+  slug: string;
+  /** Members must use two-factor authentication. */
+  requireTwoFactor: boolean;
+  createdAt: Date;
+
+  static from(organization: Organization): OrganizationDto {
+    const { id, name, slug, requireTwoFactor, createdAt } = organization;
+    return Object.assign(new OrganizationDto(), { id, name, slug, requireTwoFactor, createdAt });
+  }
+}
+
+export class UpdateOrganizationDto {
+  /** @example Acme Corporation */
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
+  @IsString()
+  @Length(1, 200)
+  name?: string;
+
+  /** Require 2FA of every member: members without it are sent to setup after their next password login. */
+  @IsOptional()
+  @IsBoolean()
+  requireTwoFactor?: boolean;
+}
