@@ -38,6 +38,7 @@ export async function createApiApp(
     exclude: [
       { path: 'health/{*path}', method: RequestMethod.ALL },
       { path: 'metrics', method: RequestMethod.ALL },
+      { path: '.well-known/{*path}', method: RequestMethod.ALL },
     ],
   });
   app.useGlobalPipes(createValidationPipe());

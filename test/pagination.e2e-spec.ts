@@ -3,6 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { IsOptional, IsString } from 'class-validator';
 import { randomBytes } from 'node:crypto';
 import { Column, DataSource, Entity, PrimaryColumn, type ObjectLiteral, type SelectQueryBuilder } from 'typeorm';
+import { Public } from '../src/core/http/public.decorator';
 import { createApiApp } from '../src/api-app';
 import { CursorCodec } from '../src/core/pagination/cursor.codec';
 import { applyKeysetPage } from '../src/core/pagination/keyset';
@@ -429,6 +430,7 @@ describe('cursor pagination on PostgreSQL', () => {
       name?: string;
     }
 
+    @Public()
     @Controller('pagination-probe')
     class PaginationProbeController {
       constructor(

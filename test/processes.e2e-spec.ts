@@ -25,7 +25,7 @@ describe('Processes', () => {
       [
         'api',
         'src/main.ts',
-        { NODE_ENV: 'production' },
+        { NODE_ENV: 'production', JWT_PRIVATE_KEY_FILE: '' },
         'Invalid configuration: JWT_PRIVATE_KEY_FILE (or JWT_PRIVATE_KEY) is required in production',
       ],
       [

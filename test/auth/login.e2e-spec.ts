@@ -174,6 +174,19 @@ describe('Registration and login', () => {
       expect(row).toEqual({ failed_login_count: 0, lockout_count: 0, locked_until: null });
     });
 
+    it('should not accept a different password that shares the first 72 bytes (bcrypt truncation, multi-byte)', async () => {
+      const prefix = 'é'.repeat(36); // 72 UTF-8 bytes: all bcrypt would ever see of a raw password
+      const email = uniqueEmail('long');
+      const register = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/register',
+        payload: { organizationName: 'Long', name: 'L', email, password: `${prefix}-first-tail` },
+      });
+      expect(register.statusCode).toBe(201);
+      expectProblem(await login(email, `${prefix}-other-tail`), 401, 'invalid-credentials');
+      expect((await login(email, `${prefix}-first-tail`)).statusCode).toBe(200);
+    });
+
     it('should refuse a disabled account with its own problem type', async () => {
       const owner = await registerOwner(app);
       await app.get(DataSource).query("UPDATE users SET status = 'disabled' WHERE id = $1", [owner.userId]);

@@ -127,14 +127,14 @@ export class RateLimitGuard implements CanActivate {
 
   private resolve(spec: RateLimitSpec | undefined): RateLimitPolicy | null {
     const { max, authMax, windowSeconds } = this.config.rateLimit;
-    if (!spec) return policy('default', max, windowSeconds, true, false);
+    if (!spec) return makePolicy('default', max, windowSeconds, true, false);
     switch (spec.kind) {
       case 'skip':
         return null;
       case 'auth':
-        return policy('auth', authMax, windowSeconds, false, true);
+        return makePolicy('auth', authMax, windowSeconds, false, true);
       case 'route':
-        return policy(
+        return makePolicy(
           'route',
           spec.max,
           spec.windowSeconds ?? windowSeconds,
@@ -145,7 +145,7 @@ export class RateLimitGuard implements CanActivate {
   }
 }
 
-function policy(name: string, max: number, windowSeconds: number, byUser: boolean, failClosed: boolean) {
+function makePolicy(name: string, max: number, windowSeconds: number, byUser: boolean, failClosed: boolean) {
   return {
     name,
     max,

@@ -22,6 +22,8 @@ export const REDIS = Symbol('REDIS');
           enableOfflineQueue: false,
           maxRetriesPerRequest: 1,
           connectTimeout: 2000,
+          // A hung Redis must fail a command quickly (rate limits, sessions fall back), not hold the request.
+          commandTimeout: 500,
         });
         let healthy = true;
         client.on('error', (error: Error) => {

@@ -33,10 +33,9 @@ export class AccountService {
     newPassword: string,
     client: ClientInfo,
   ): Promise<void> {
+    await this.auth.proveCredential(current.id, { password: currentPassword }, client);
     const user = await this.users.findWithSecrets({ id: current.id });
-    if (!user?.passwordHash || !(await this.hasher.verify(currentPassword, user.passwordHash))) {
-      throw new AuthException(AuthExceptionCode.InvalidCurrentPassword, 'The current password is wrong.');
-    }
+    if (!user) throw new AuthException(AuthExceptionCode.InvalidToken, 'The account no longer exists.');
     this.policy.check(newPassword, { email: user.email, name: user.name });
     const passwordHash = await this.hasher.hash(newPassword);
     const revoked = await this.tx.run(async (m) => {
@@ -67,7 +66,10 @@ export class AccountService {
       await this.sessions.revokeAllForUser(found.id, 'password-reset', undefined, m);
       return found;
     });
-    this.auth.emit(AuthEvent.PasswordReset, { organizationId: user.organizationId, userId: user.id }, client);
+    const who = { organizationId: user.organizationId, userId: user.id };
+    this.auth.emit(AuthEvent.PasswordReset, who, client);
+    if (user.lockedUntil && user.lockedUntil > new Date())
+      this.auth.emit(AuthEvent.Unlocked, { ...who, reason: 'password-reset' }, client);
   }
 
   async verifyEmail(email: string, code: string, client: ClientInfo): Promise<void> {
@@ -104,6 +106,8 @@ export class AccountService {
         throw new AuthException(AuthExceptionCode.EmailTaken, 'An account with this email already exists.');
       }
       await this.users.update(user.id, { email: newEmail, emailVerifiedAt: null }, m);
+      // Codes mailed to either address before the change (e.g. to the previous owner of the new one) die here.
+      await this.otps.discard([user.email, newEmail], m);
       await this.otps.issue(newEmail, 'verify_email', m);
       return user.email;
     });

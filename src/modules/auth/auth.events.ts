@@ -7,6 +7,8 @@ export const AuthEvent = {
   LoginSucceeded: 'auth.login.succeeded',
   LoginFailed: 'auth.login.failed',
   Lockout: 'auth.lockout',
+  /** A lock lifted before it expired (password reset); expiry itself is not an event. */
+  Unlocked: 'auth.unlocked',
   TwoFactorEnabled: 'auth.two-factor.enabled',
   TwoFactorDisabled: 'auth.two-factor.disabled',
   TwoFactorFailed: 'auth.two-factor.failed',

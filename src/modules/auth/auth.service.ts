@@ -152,6 +152,19 @@ export class AuthService {
     proof: { password?: string; code?: string },
     client: ClientInfo,
   ): Promise<void> {
+    await this.proveCredential(userId, proof, client);
+    await this.sessions.recordStepUp(sessionId);
+  }
+
+  /**
+   * Checks the password or a TOTP code of a signed-in user. A wrong one counts towards the lockout, like a
+   * failed login: no authenticated route may become an unlimited password oracle.
+   */
+  async proveCredential(
+    userId: string,
+    proof: { password?: string; code?: string },
+    client: ClientInfo,
+  ): Promise<void> {
     const outcome = await this.tx.run(async (m): Promise<Failure | { ok: true }> => {
       const user = await this.users.findWithSecrets({ id: userId }, m, true);
       if (!user) return { failed: invalidCredentials() };
@@ -166,7 +179,33 @@ export class AuthService {
       return { ok: true };
     });
     if ('failed' in outcome) throw outcome.failed;
-    await this.sessions.recordStepUp(sessionId);
+  }
+
+  /**
+   * Turns 2FA off after a current code or the password (the caller has checked the step-up). A wrong one
+   * counts towards the lockout like any failed proof: this must not become an unlimited password oracle.
+   */
+  async disableTwoFactor(
+    userId: string,
+    proof: { code?: string; password?: string },
+    client: ClientInfo,
+  ): Promise<void> {
+    if (!proof.code && !proof.password) {
+      throw new AuthException(AuthExceptionCode.InvalidTwoFactorCode, 'Give a current code or your password.');
+    }
+    const outcome = await this.tx.run(async (m): Promise<Failure | { ok: true }> => {
+      const user = await this.users.findWithSecrets({ id: userId }, m, true);
+      if (!user) return { failed: new AuthException(AuthExceptionCode.InvalidToken, 'The account no longer exists.') };
+      if (isLocked(user, new Date())) return { failed: locked(user.lockedUntil) };
+      if ((await this.organizations.get(user.organizationId, m)).requireTwoFactor) {
+        const message = 'Your organization requires two-factor authentication: it cannot be turned off.';
+        return { failed: new AuthException(AuthExceptionCode.TwoFactorRequiredByOrganization, message) };
+      }
+      if (await this.twoFactor.disable(user, proof, m)) return { ok: true };
+      const reason = proof.code ? 'wrong-two-factor-code' : 'step-up-failed';
+      return { failed: await this.recordFailure(user, reason, client, m) };
+    });
+    if ('failed' in outcome) throw outcome.failed;
   }
 
   /** Starts a session for a user whose credentials were just proven (resets failure counters). */

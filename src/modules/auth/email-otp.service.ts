@@ -73,6 +73,14 @@ export class EmailOtpService {
   }
 
   /**
+   * Discards every live code of these addresses, whatever the purpose. Codes belong to an address, so when an
+   * address changes hands (email change) a code mailed to it before must not work for its next owner.
+   */
+  async discard(emails: string[], m: EntityManager): Promise<void> {
+    await m.createQueryBuilder().delete().from(EmailOtp).where('email IN (:...emails)', { emails }).execute();
+  }
+
+  /**
    * Consumes a code inside the caller's transaction. A wrong guess is counted even though the caller's
    * request fails, so it is recorded in a transaction of its own.
    */

@@ -36,8 +36,9 @@ export class JwtAuthGuard implements CanActivate {
     if (route.isPublic) return true;
 
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const header = request.headers.authorization;
-    if (!header?.startsWith('Bearer ')) {
+    // The auth scheme is case-insensitive (RFC 7235 §2.1): `bearer x` is a Bearer token too.
+    const header = request.headers.authorization ?? '';
+    if (header.slice(0, 7).toLowerCase() !== 'bearer ') {
       throw new AuthException(
         AuthExceptionCode.MissingToken,
         'This route needs an access token (Authorization: Bearer …).',

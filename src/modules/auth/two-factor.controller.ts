@@ -63,15 +63,16 @@ export class TwoFactorController {
   @AuthRateLimit()
   @ApiOperation({
     summary: 'Turn 2FA off (needs a current code or the password, and a recent step-up)',
+    description: 'A wrong code (401) or password (403 invalid-current-password) counts towards the account lockout.',
   })
-  @ApiProblems(400, 401, 403, 409, 429)
+  @ApiProblems(400, 401, 403, 409, 423, 429)
   async disable(
     @Body() body: DisableTwoFactorDto,
     @CurrentUser() user: AuthUser,
     @ClientInfo() client: Client,
   ): Promise<void> {
     await this.sessions.requireRecentStepUp(user.sessionId);
-    await this.twoFactor.disable(user.id, body);
+    await this.auth.disableTwoFactor(user.id, body, client);
     this.auth.emit(
       AuthEvent.TwoFactorDisabled,
       { organizationId: user.organizationId, userId: user.id, sessionId: user.sessionId },

@@ -70,21 +70,25 @@ export class TwoFactorService {
     });
   }
 
-  /** Turns 2FA off after proving a current code or the password. */
-  async disable(userId: string, proof: { code?: string; password?: string }): Promise<void> {
-    await this.tx.run(async (m) => {
-      const user = await this.requireUser(userId, m);
-      if (!user.totpEnabledAt) throw new AuthException(AuthExceptionCode.TwoFactorNotEnabled, '2FA is not enabled.');
-      const proven = proof.code
-        ? (await this.verifyTotpOnly(user, proof.code, m)) !== null
-        : proof.password && user.passwordHash
-          ? await this.hasher.verify(proof.password, user.passwordHash)
-          : false;
-      if (!proven)
-        throw new AuthException(AuthExceptionCode.InvalidTwoFactorCode, 'The code or password is not valid.');
-      await this.users.update(user.id, { totpSecret: null, totpEnabledAt: null, totpLastStep: null }, m);
-      await m.delete(RecoveryCode, { userId: user.id });
-    });
+  /**
+   * Turns 2FA off if the proof (a current code, or the password) holds; false if it does not, for the caller
+   * (AuthService.disableTwoFactor) to count towards the lockout. Run in the transaction that locked `user`.
+   */
+  async disable(
+    user: UserWithSecrets,
+    proof: { code?: string; password?: string },
+    m: EntityManager,
+  ): Promise<boolean> {
+    if (!user.totpEnabledAt) throw new AuthException(AuthExceptionCode.TwoFactorNotEnabled, '2FA is not enabled.');
+    const proven = proof.code
+      ? (await this.verifyTotpOnly(user, proof.code, m)) !== null
+      : proof.password && user.passwordHash
+        ? await this.hasher.verify(proof.password, user.passwordHash)
+        : false;
+    if (!proven) return false;
+    await this.users.update(user.id, { totpSecret: null, totpEnabledAt: null, totpLastStep: null }, m);
+    await m.delete(RecoveryCode, { userId: user.id });
+    return true;
   }
 
   /** A TOTP code (never one of an already accepted step) or an unused recovery code; null if neither. */

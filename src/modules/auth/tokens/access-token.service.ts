@@ -37,14 +37,16 @@ export class AccessTokens {
 
   async sign(subject: { userId: string; organizationId: string; sessionId: string }): Promise<string> {
     const { kid, privateKey } = this.keys.signingKey;
+    // One clock reading for both: read twice, a second boundary between them would stretch exp - iat by 1 s.
+    const now = Math.floor(Date.now() / 1000);
     return new SignJWT({ org: subject.organizationId, sid: subject.sessionId })
       .setProtectedHeader({ alg: this.config.jwt.algorithm, typ: ACCESS_TOKEN_TYPE, kid })
       .setIssuer(this.config.jwt.issuer)
       .setAudience(this.config.jwt.audience)
       .setSubject(subject.userId)
       .setJti(randomUUID())
-      .setIssuedAt()
-      .setExpirationTime(`${this.config.jwt.accessTtlSeconds}s`)
+      .setIssuedAt(now)
+      .setExpirationTime(now + this.config.jwt.accessTtlSeconds)
       .sign(privateKey);
   }
 

@@ -82,11 +82,20 @@ export class JwtKeys implements OnModuleInit {
     if (privateKeyFile) return readFileSync(privateKeyFile, 'utf8');
     // Production refuses to start without a configured key (AppConfig); this is development only.
     const file = join(devKeyDir, `jwt-${algorithm}.pem`);
-    if (existsSync(file)) return readFileSync(file, 'utf8');
+    if (existsSync(file)) {
+      this.logger.warn(`no JWT_PRIVATE_KEY_FILE configured: using the development ${algorithm} key at ${file}`);
+      return readFileSync(file, 'utf8');
+    }
     this.logger.warn(`no JWT_PRIVATE_KEY_FILE configured: generated a development ${algorithm} key at ${file}`);
     mkdirSync(devKeyDir, { recursive: true });
     const pem = generatePrivateKeyPem(algorithm);
-    writeFileSync(file, pem, { mode: 0o600 });
+    try {
+      writeFileSync(file, pem, { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      // Another process started at the same time and wrote its key first: sign with the one on disk too.
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8');
+      throw error;
+    }
     chmodSync(file, 0o600);
     return pem;
   }

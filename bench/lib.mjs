@@ -1,0 +1,83 @@
+// Shared pieces of the bench scripts: a throwaway database, the API as a real process, autocannon runs.
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const { Client } = require('pg');
+export const ROOT = new URL('..', import.meta.url).pathname;
+const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export async function withDatabase(name, fn) {
+  const admin = new Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE "${name}"`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  try {
+    return await fn(url.toString());
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+/** Starts a TypeScript entry as a real process; resolves with its port once it prints READY <port>. */
+export function startServer(entry, env) {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, entry)], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = /READY (\d+)/.exec(out);
+      if (match) resolve({ child, url: `http://127.0.0.1:${match[1]}` });
+    });
+    child.on('exit', (code) => reject(new Error(`${entry} exited with ${code}`)));
+  });
+}
+
+export function benchEnv(databaseUrl, extra = {}) {
+  return {
+    NODE_ENV: 'development',
+    DATABASE_URL: databaseUrl,
+    REDIS_KEY_PREFIX: `atrium-bench-${randomBytes(3).toString('hex')}:`,
+    DB_MIGRATE_ON_START: 'true',
+    SEED_DEMO: 'false',
+    RATE_LIMIT_MAX: '1000000',
+    RATE_LIMIT_AUTH_MAX: '100000',
+    METRICS_ENABLED: 'false',
+    ...extra,
+  };
+}
+
+/** One autocannon run on loopback, bounded in time; returns req/s and latency percentiles. */
+export async function load(options) {
+  const result = await autocannon({ connections: 10, duration: 5, ...options });
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`${options.url}: ${result.non2xx} non-2xx and ${result.errors} errors`);
+  }
+  return { reqPerSec: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+export function machine() {
+  return { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version };
+}
+
+export function writeResult(name, result) {
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  const file = join(ROOT, 'bench', 'results', `${name}-${new Date().toISOString().slice(0, 10)}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: machine(), ...result }, null, 2)}\n`,
+  );
+  return file;
+}
