@@ -46,9 +46,20 @@ export class SessionStateStore {
   }
 
   async put(sessionId: string, state: SessionState): Promise<void> {
-    // A revoked session stays marked for as long as any access token issued for it could still verify.
-    const ttl = state === 'revoked' ? this.config.jwt.accessTtlSeconds + 60 : ACTIVE_TTL_SECONDS;
-    await this.redis.set(this.key(sessionId), state, 'EX', ttl).catch(() => undefined);
+    if (state === 'revoked') {
+      // Stays marked for as long as any access token issued for the session could still verify.
+      await this.redis
+        .set(this.key(sessionId), state, 'EX', this.config.jwt.accessTtlSeconds + 60)
+        .catch(() => undefined);
+      return;
+    }
+    // NX: a lookup that read "active" from PostgreSQL just before a revocation must not overwrite it.
+    await this.redis.set(this.key(sessionId), state, 'EX', ACTIVE_TTL_SECONDS, 'NX').catch(() => undefined);
+  }
+
+  /** Replaces a cached state unconditionally (2FA setup finished: mfa-setup becomes active). */
+  async replace(sessionId: string, state: Exclude<SessionState, 'revoked'>): Promise<void> {
+    await this.redis.set(this.key(sessionId), state, 'EX', ACTIVE_TTL_SECONDS).catch(() => undefined);
   }
 
   async markRevoked(sessionIds: string[]): Promise<void> {

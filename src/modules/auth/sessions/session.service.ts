@@ -194,7 +194,7 @@ export class SessionService {
     const sessions = await this.sessions.findBy({ userId, mfaSetupRequired: true, revokedAt: IsNull() });
     if (!sessions.length) return;
     await this.sessions.update({ userId, mfaSetupRequired: true }, { mfaSetupRequired: false });
-    await Promise.all(sessions.map((s) => this.states.put(s.id, 'active')));
+    await Promise.all(sessions.map((s) => this.states.replace(s.id, 'active')));
   }
 
   private async issue(m: EntityManager, session: Session, now: Date): Promise<TokenPair> {
