@@ -19,12 +19,14 @@ import { AuthModule } from './modules/auth/auth.module';
 import { JwtAuthGuard } from './modules/auth/jwt-auth.guard';
 import { HealthModule } from './modules/health/health.module';
 import { OrganizationsApiModule } from './modules/organizations/organizations-api.module';
+import { PermissionGuard } from './modules/rbac/decision/permission.guard';
+import { RbacModule } from './modules/rbac/rbac.module';
 import { SystemModule } from './modules/system/system.module';
 
 /**
  * API root. Global guards run in the order listed: authentication (JwtAuthGuard, which sets request.user),
- * then rate limiting (per user, per IP when anonymous). The RBAC issue adds the permission guard after
- * authentication; the audit issue adds a route-scoped interceptor for mutations.
+ * rate limiting (per user, per IP when anonymous; denied requests count too), then permissions
+ * (@RequirePermission). The audit issue adds a route-scoped interceptor for mutations.
  */
 @Module({})
 export class AppModule {
@@ -47,6 +49,7 @@ export class AppModule {
         MetricsModule,
         PaginationModule,
         HealthModule,
+        RbacModule,
         AuthModule,
         OrganizationsApiModule,
         SystemModule,
@@ -55,6 +58,7 @@ export class AppModule {
       providers: [
         { provide: APP_GUARD, useExisting: JwtAuthGuard },
         { provide: APP_GUARD, useExisting: RateLimitGuard },
+        { provide: APP_GUARD, useExisting: PermissionGuard },
       ],
     };
   }

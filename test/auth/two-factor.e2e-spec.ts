@@ -129,8 +129,8 @@ describe('Two-factor authentication (TOTP)', () => {
   }
 
   /**
-   * A second member of an existing organization. There is no invite API yet (the users API comes with the
-   * RBAC issue), so the row is inserted with SQL, the password hashed by the app.
+   * A second member of an existing organization, with the viewer role. Inserted with SQL (the password
+   * hashed by the app) so these tests do not depend on the user-administration API.
    */
   async function insertMember(organizationId: string): Promise<{ id: string; email: string }> {
     const id = randomUUID();
@@ -140,6 +140,11 @@ describe('Two-factor authentication (TOTP)', () => {
       `INSERT INTO users (id, organization_id, email, name, status, password_hash)
        VALUES ($1, $2, $3, 'Member', 'active', $4)`,
       [id, organizationId, email, passwordHash],
+    );
+    await db.query(
+      `INSERT INTO role_assignments (id, organization_id, user_id, role_id)
+       SELECT gen_random_uuid(), $1, $2, r.id FROM roles r WHERE r.organization_id = $1 AND r.system_key = 'viewer'`,
+      [organizationId, id],
     );
     return { id, email };
   }
@@ -578,7 +583,7 @@ describe('Two-factor authentication (TOTP)', () => {
       expectProblem(
         await app.inject({ method: 'DELETE', url: '/api/v1/organizations/current', headers: bearer(memberToken) }),
         403,
-        'not-organization-owner',
+        'permission-denied',
       );
       expect((await post('/auth/step-up', { password: owner.password }, owner.accessToken)).statusCode).toBe(204);
       expect((await del()).statusCode).toBe(204);

@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../core/http/api-problems.decorator';
+import { AuthenticatedOnly } from '../rbac/decision/require-permission.decorator';
 import { AuthRateLimit } from '../../core/rate-limit/rate-limit.decorator';
 import { AccountService } from './account.service';
 import type { AuthUser } from './auth-user';
@@ -11,6 +12,7 @@ import type { ClientInfo as Client } from './sessions/session.service';
 
 @ApiTags('auth')
 @ApiBearerAuth('bearer')
+@AuthenticatedOnly()
 @Controller('auth')
 export class AccountController {
   constructor(private readonly account: AccountService) {}

@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { ApiProblems } from '../../core/http/api-problems.decorator';
 import { AuthRateLimit } from '../../core/rate-limit/rate-limit.decorator';
+import { AuthenticatedOnly } from '../rbac/decision/require-permission.decorator';
 import { UsersService } from '../users/users.service';
 import type { AuthUser } from './auth-user';
 import { Public } from '../../core/http/public.decorator';
@@ -101,6 +102,7 @@ export class AuthController {
 
   @Post('logout')
   @HttpCode(204)
+  @AuthenticatedOnly()
   @AllowPendingTwoFactorSetup()
   @ApiBearerAuth('bearer')
   @ApiOperation({ summary: 'End the session of the given refresh token (its access tokens stop working at once)' })
@@ -122,6 +124,7 @@ export class AuthController {
 
   @Post('step-up')
   @HttpCode(204)
+  @AuthenticatedOnly()
   @AuthRateLimit()
   @ApiBearerAuth('bearer')
   @ApiOperation({
@@ -135,6 +138,7 @@ export class AuthController {
   }
 
   @Get('me')
+  @AuthenticatedOnly()
   @AllowPendingTwoFactorSetup()
   @ApiBearerAuth('bearer')
   @ApiOperation({ summary: 'The authenticated user' })

@@ -7,6 +7,7 @@ import { TransactionRunner } from '../../core/database/transaction.runner';
 import { PasswordHasher } from '../../core/security/password-hasher';
 import { PasswordPolicy } from '../../core/security/password-policy';
 import { OrganizationsService } from '../organizations/organizations.service';
+import { RbacProvisioner } from '../rbac/roles/rbac-provisioner';
 import type { UserWithSecrets } from '../users/users.service';
 import { UsersService } from '../users/users.service';
 import type { RegisterDto } from './auth.dto';
@@ -31,6 +32,7 @@ export class AuthService {
     private readonly policy: PasswordPolicy,
     private readonly twoFactor: TwoFactorService,
     private readonly challenges: MfaChallengeStore,
+    private readonly rbac: RbacProvisioner,
     private readonly tx: TransactionRunner,
     private readonly events: EventEmitter2,
     private readonly config: AppConfig,
@@ -53,6 +55,7 @@ export class AuthService {
         m,
       );
       await this.organizations.update(organization.id, { ownerId: user.id }, m);
+      await this.rbac.provisionOrganization(organization.id, user.id, m);
       const { pair } = await this.sessions.start(
         { userId: user.id, organizationId: organization.id, client, mfaSetupRequired: false },
         m,

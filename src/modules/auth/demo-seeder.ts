@@ -4,6 +4,7 @@ import { TransactionRunner } from '../../core/database/transaction.runner';
 import { PasswordHasher } from '../../core/security/password-hasher';
 import { randomToken } from '../../core/security/random-code';
 import { OrganizationsService } from '../organizations/organizations.service';
+import { RbacProvisioner } from '../rbac/roles/rbac-provisioner';
 import { UsersService } from '../users/users.service';
 
 /**
@@ -19,6 +20,7 @@ export class DemoSeeder implements OnApplicationBootstrap {
     private readonly users: UsersService,
     private readonly hasher: PasswordHasher,
     private readonly tx: TransactionRunner,
+    private readonly rbac: RbacProvisioner,
     private readonly config: AppConfig,
   ) {}
 
@@ -47,6 +49,7 @@ export class DemoSeeder implements OnApplicationBootstrap {
       );
       await this.users.update(owner.id, { emailVerifiedAt: new Date() }, m);
       await this.organizations.update(organization.id, { ownerId: owner.id }, m);
+      await this.rbac.provisionOrganization(organization.id, owner.id, m);
     });
     this.logger.warn(
       `seeded demo organization "${organizationName}" with owner ${adminEmail}` +

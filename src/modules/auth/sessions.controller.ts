@@ -1,6 +1,7 @@
 import { Controller, Delete, Get, HttpCode, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../core/http/api-problems.decorator';
+import { AuthenticatedOnly } from '../rbac/decision/require-permission.decorator';
 import type { AuthUser } from './auth-user';
 import { CurrentUser } from './auth.decorators';
 import { SessionDto, SessionIdParams } from './auth.dto';
@@ -12,6 +13,7 @@ import { SessionService, type ClientInfo as Client } from './sessions/session.se
 
 @ApiTags('auth')
 @ApiBearerAuth('bearer')
+@AuthenticatedOnly()
 @Controller('auth/sessions')
 export class SessionsController {
   constructor(

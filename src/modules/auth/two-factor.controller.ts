@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../core/http/api-problems.decorator';
+import { AuthenticatedOnly } from '../rbac/decision/require-permission.decorator';
 import { AuthRateLimit } from '../../core/rate-limit/rate-limit.decorator';
 import type { AuthUser } from './auth-user';
 import { AllowPendingTwoFactorSetup, CurrentUser } from './auth.decorators';
@@ -18,6 +19,7 @@ import { TwoFactorService } from './two-factor.service';
 
 @ApiTags('auth')
 @ApiBearerAuth('bearer')
+@AuthenticatedOnly()
 @Controller('auth/2fa')
 export class TwoFactorController {
   constructor(

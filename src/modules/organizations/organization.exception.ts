@@ -2,12 +2,10 @@ import { AppException } from '../../core/exceptions/app.exception';
 
 export enum OrganizationExceptionCode {
   NotFound = 'organization-not-found',
-  NotOwner = 'not-organization-owner',
 }
 
 const STATUS: Record<OrganizationExceptionCode, number> = {
   [OrganizationExceptionCode.NotFound]: 404,
-  [OrganizationExceptionCode.NotOwner]: 403,
 };
 
 export class OrganizationException extends AppException {

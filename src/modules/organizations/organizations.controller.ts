@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../core/http/api-problems.decorator';
+import { RequirePermission } from '../rbac/decision/require-permission.decorator';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/auth.decorators';
 import { AuthEvent } from '../auth/auth.events';
@@ -8,7 +9,6 @@ import { AuthService } from '../auth/auth.service';
 import { ClientInfo } from '../auth/client-info.decorator';
 import { SessionService, type ClientInfo as Client } from '../auth/sessions/session.service';
 import { OrganizationDto, UpdateOrganizationDto } from './organization.dto';
-import { OrganizationException, OrganizationExceptionCode } from './organization.exception';
 import { OrganizationsService } from './organizations.service';
 
 @ApiTags('organizations')
@@ -23,6 +23,7 @@ export class OrganizationsController {
   ) {}
 
   @Get()
+  @RequirePermission('organizations:read')
   @ApiOperation({ summary: "The caller's organization" })
   @ApiOkResponse({ type: OrganizationDto })
   async get(@CurrentUser() user: AuthUser): Promise<OrganizationDto> {
@@ -30,35 +31,25 @@ export class OrganizationsController {
   }
 
   @Patch()
-  @ApiOperation({ summary: 'Rename the organization or require 2FA of its members (owner only until roles exist)' })
+  @RequirePermission('organizations:update')
+  @ApiOperation({ summary: 'Rename the organization or require 2FA of its members' })
   @ApiOkResponse({ type: OrganizationDto })
   @ApiProblems(400, 403)
   async update(@Body() body: UpdateOrganizationDto, @CurrentUser() user: AuthUser): Promise<OrganizationDto> {
-    await this.requireOwner(user);
     await this.organizations.update(user.organizationId, body);
     return OrganizationDto.from(await this.organizations.get(user.organizationId));
   }
 
   @Delete()
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete the organization and all its data (owner only, needs a recent step-up)' })
+  @RequirePermission('organizations:delete')
+  @ApiOperation({ summary: 'Delete the organization and all its data (needs a recent step-up)' })
   @ApiProblems(403)
   async delete(@CurrentUser() user: AuthUser, @ClientInfo() client: Client): Promise<void> {
-    await this.requireOwner(user);
     await this.sessions.requireRecentStepUp(user.sessionId);
     // Every member's access tokens must die with the organization, not when the session cache expires.
     await this.sessions.revokeAllForOrganization(user.organizationId, 'organization-deleted');
     await this.organizations.delete(user.organizationId);
     this.auth.emit(AuthEvent.OrganizationDeleted, { organizationId: user.organizationId, userId: user.id }, client);
-  }
-
-  private async requireOwner(user: AuthUser): Promise<void> {
-    const organization = await this.organizations.get(user.organizationId);
-    if (organization.ownerId !== user.id) {
-      throw new OrganizationException(
-        OrganizationExceptionCode.NotOwner,
-        'Only the owner of the organization may do this.',
-      );
-    }
   }
 }

@@ -1,11 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../core/http/api-problems.decorator';
+import { RequirePermission } from '../rbac/decision/require-permission.decorator';
 import { CreatePingDto, PingIdParams, SystemPingDto } from './system-ping.dto';
 import { SystemService } from './system.service';
 
 @ApiTags('system')
-@ApiBearerAuth('bearer')
+@RequirePermission('organizations:update')
 @ApiProblems(401)
 @Controller('system/pings')
 export class SystemController {

@@ -1,0 +1,83 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../../../config/app.config';
+import { REDIS } from '../../../core/redis/redis.module';
+import type { Grant } from './grant';
+
+const GRANTS_TTL_SECONDS = 600;
+
+// One round trip: read the organization's RBAC version, then the user's grants cached under it.
+const READ_SCRIPT = `
+local version = redis.call('GET', KEYS[1]) or '0'
+return { version, redis.call('GET', ARGV[1] .. version .. ':' .. ARGV[2]) }
+`;
+
+/**
+ * Effective grants per user, computed from PostgreSQL and cached in Redis under the organization's RBAC
+ * version. Any change to roles, role permissions, assignments or departments bumps that version, so every
+ * API instance recomputes at once; stale entries simply expire. Without Redis, grants come from PostgreSQL.
+ */
+@Injectable()
+export class GrantStore {
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly config: AppConfig,
+  ) {}
+
+  private versionKey(organizationId: string): string {
+    return `${this.config.redis.keyPrefix}rbac:version:${organizationId}`;
+  }
+
+  private grantsPrefix(organizationId: string): string {
+    return `${this.config.redis.keyPrefix}rbac:grants:${organizationId}:`;
+  }
+
+  async grantsOf(organizationId: string, userId: string): Promise<Grant[]> {
+    const cached = (await this.redis
+      .eval(READ_SCRIPT, 1, this.versionKey(organizationId), this.grantsPrefix(organizationId), userId)
+      .catch(() => null)) as [string, string | null] | null;
+    if (cached?.[1]) return JSON.parse(cached[1]) as Grant[];
+    const grants = await this.load(organizationId, userId);
+    if (cached) {
+      const key = `${this.grantsPrefix(organizationId)}${cached[0]}:${userId}`;
+      await this.redis.set(key, JSON.stringify(grants), 'EX', GRANTS_TTL_SECONDS).catch(() => undefined);
+    }
+    return grants;
+  }
+
+  /** Called after every RBAC change in the organization (after commit). */
+  async invalidate(organizationId: string): Promise<void> {
+    await this.redis.incr(this.versionKey(organizationId)).catch(() => undefined);
+  }
+
+  private async load(organizationId: string, userId: string): Promise<Grant[]> {
+    const rows: Array<{
+      pattern: string;
+      role_id: string;
+      role_name: string;
+      assignment_id: string;
+      department_id: string | null;
+      department_path: string | null;
+    }> = await this.dataSource.query(
+      `SELECT rp.permission AS pattern, r.id AS role_id, r.name AS role_name, a.id AS assignment_id,
+              a.department_id, d.path AS department_path
+         FROM role_assignments a
+         JOIN roles r ON r.id = a.role_id
+         JOIN role_permissions rp ON rp.role_id = r.id
+         LEFT JOIN departments d ON d.id = a.department_id
+        WHERE a.organization_id = $1 AND a.user_id = $2
+        ORDER BY a.department_id NULLS FIRST, rp.permission`,
+      [organizationId, userId],
+    );
+    return rows.map((row) => ({
+      pattern: row.pattern,
+      roleId: row.role_id,
+      roleName: row.role_name,
+      assignmentId: row.assignment_id,
+      departmentId: row.department_id,
+      departmentPath: row.department_path,
+    }));
+  }
+}
