@@ -22,6 +22,7 @@ import { OrganizationsApiModule } from './modules/organizations/organizations-ap
 import { PermissionGuard } from './modules/rbac/decision/permission.guard';
 import { RbacModule } from './modules/rbac/rbac.module';
 import { SystemModule } from './modules/system/system.module';
+import { UsersApiModule } from './modules/users/users-api.module';
 
 /**
  * API root. Global guards run in the order listed: authentication (JwtAuthGuard, which sets request.user),
@@ -52,6 +53,7 @@ export class AppModule {
         RbacModule,
         AuthModule,
         OrganizationsApiModule,
+        UsersApiModule,
         SystemModule,
         ...extraModules,
       ],

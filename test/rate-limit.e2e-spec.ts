@@ -110,7 +110,14 @@ describe('Rate limits', () => {
   it('should store the counters in Redis under REDIS_KEY_PREFIX + "rl:", expiring with the window', async () => {
     await call(app, '/limited', { ip: '198.51.100.2' });
     const redis = app.get<Redis>(REDIS);
-    const [, keys] = await redis.scan('0', 'MATCH', `${prefix}rl:*198.51.100.2`, 'COUNT', 1000);
+    // One SCAN call covers only part of the keyspace: walk the cursor to the end.
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}rl:*198.51.100.2`, 'COUNT', 1000);
+      keys.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
     expect(keys).toHaveLength(1);
     expect(keys[0]).toContain('/api/v1/rate-limit-probe/limited');
     const ttl = await redis.pttl(keys[0]);

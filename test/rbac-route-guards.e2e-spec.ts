@@ -26,7 +26,7 @@ describe('Route access declarations', () => {
       if (!wrapper.metatype || !wrapper.instance) continue;
       const prototype = Object.getPrototypeOf(wrapper.instance) as Record<string, unknown>;
       for (const name of scanner.getAllMethodNames(prototype)) {
-        const handler = prototype[name] as object;
+        const handler = prototype[name] as (...args: unknown[]) => unknown;
         if (Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
         routes++;
         const targets = [handler, wrapper.metatype];

@@ -60,7 +60,13 @@ export class AccountService {
       if (!found) throw new AuthException(AuthExceptionCode.InvalidCode, 'The code is wrong, expired or already used.');
       await this.users.update(
         found.id,
-        { passwordHash, ...AFTER_SUCCESS, emailVerifiedAt: found.emailVerifiedAt ?? new Date() },
+        {
+          passwordHash,
+          ...AFTER_SUCCESS,
+          emailVerifiedAt: found.emailVerifiedAt ?? new Date(),
+          // An invited user sets their first password this way: that activates the account.
+          status: found.status === 'invited' ? 'active' : found.status,
+        },
         m,
       );
       await this.sessions.revokeAllForUser(found.id, 'password-reset', undefined, m);

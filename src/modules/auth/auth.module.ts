@@ -51,6 +51,6 @@ import { TwoFactorService } from './two-factor.service';
     JwtAuthGuard,
     DemoSeeder,
   ],
-  exports: [JwtAuthGuard, SessionService, AuthService, DemoSeeder],
+  exports: [JwtAuthGuard, SessionService, AuthService, EmailOtpService, DemoSeeder],
 })
 export class AuthModule {}

@@ -4,7 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app.config';
 import { TransactionRunner } from '../../core/database/transaction.runner';
 import { uuidv7 } from '../../core/database/uuidv7';
-import { otpMail } from '../../core/mail/mail-message';
+import { otpMail, type OtpPurpose as MailTemplate } from '../../core/mail/mail-message';
 import { MailQueue } from '../../core/mail/mail.queue';
 import { randomDigits, sha256 } from '../../core/security/random-code';
 import { UsersService } from '../users/users.service';
@@ -40,8 +40,16 @@ export class EmailOtpService {
     await this.issue(user.email, purpose);
   }
 
-  /** Creates (replacing any previous) code and mails it after commit. */
-  async issue(email: string, purpose: OtpPurpose, manager?: EntityManager): Promise<void> {
+  /**
+   * Creates (replacing any previous) code and mails it after commit. `template` words the mail differently
+   * from the purpose (an invitation carries a reset_password code); by default it is the purpose's own.
+   */
+  async issue(
+    email: string,
+    purpose: OtpPurpose,
+    manager?: EntityManager,
+    template: MailTemplate = purpose,
+  ): Promise<void> {
     const code = randomDigits(6);
     const ttl = this.config.auth.otpTtlSeconds;
     const now = new Date();
@@ -65,7 +73,7 @@ export class EmailOtpService {
       await this.tx.afterCommit(() =>
         this.mail.enqueue({
           to: email,
-          ...otpMail(purpose, code, Math.floor(ttl / 60), this.config.mail.publicAppUrl),
+          ...otpMail(template, code, Math.floor(ttl / 60), this.config.mail.publicAppUrl),
         }),
       );
     };

@@ -20,6 +20,10 @@ export class User {
   @Column('text')
   status: UserStatus;
 
+  /** The department the user belongs to; null for organization-level users (seen only with org-wide read). */
+  @Column('uuid', { nullable: true })
+  departmentId: string | null;
+
   /** bcrypt(HMAC-SHA-256(pepper, password)); null until an invited user sets one. */
   @Column('text', { nullable: true, select: false })
   passwordHash: string | null;

@@ -10,6 +10,8 @@ export interface NewUser {
   name: string;
   status: UserStatus;
   passwordHash: string | null;
+  /** Null (the default) for an organization-level user. */
+  departmentId?: string | null;
 }
 
 /** A user with the columns that are never selected by default (hashes, sealed secrets). */
@@ -27,6 +29,7 @@ export class UsersService {
   async create(input: NewUser, manager?: EntityManager): Promise<User> {
     const now = new Date();
     const user = this.repo(manager).create({
+      departmentId: null,
       ...input,
       id: uuidv7(),
       emailVerifiedAt: null,
