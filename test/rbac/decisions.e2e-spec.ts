@@ -69,9 +69,8 @@ describe('Permission decisions', () => {
       departments[name] = id;
       const parent = PARENT[name];
       const parentPath = parent
-        ? (
-            (await db.query('SELECT path FROM departments WHERE id = $1', [departments[parent]])) as { path: string }[]
-          )[0].path
+        ? (await db.query<{ path: string }[]>('SELECT path FROM departments WHERE id = $1', [departments[parent]]))[0]
+            .path
         : '/';
       await db.query(
         'INSERT INTO departments (id, organization_id, parent_id, name, path, depth) VALUES ($1, $2, $3, $4, $5, $6)',
@@ -179,10 +178,10 @@ describe('Permission decisions', () => {
     const stranger = await registerOwner(app, 'rbac-stranger');
     expectProblem(await check(stranger.userId, 'customers:read'), 404, 'not-found');
     const foreignId = randomUUID();
-    const [{ id: foreignDepartment }] = (await db.query(
+    const [{ id: foreignDepartment }] = await db.query<{ id: string }[]>(
       `INSERT INTO departments (id, organization_id, name, path, depth) VALUES ($1, $2, 'x', $3, 0) RETURNING id`,
       [foreignId, stranger.organizationId, `/${foreignId}/`],
-    )) as { id: string }[];
+    );
     expectProblem(await check(users.orgViewer.id, 'customers:read', foreignDepartment), 404, 'not-found');
   });
 
