@@ -15,6 +15,7 @@ import { RateLimitGuard } from './core/rate-limit/rate-limit.guard';
 import { RateLimitModule } from './core/rate-limit/rate-limit.module';
 import { RedisModule } from './core/redis/redis.module';
 import { SecurityModule } from './core/security/security.module';
+import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { JwtAuthGuard } from './modules/auth/jwt-auth.guard';
 import { HealthModule } from './modules/health/health.module';
@@ -27,7 +28,7 @@ import { UsersApiModule } from './modules/users/users-api.module';
 /**
  * API root. Global guards run in the order listed: authentication (JwtAuthGuard, which sets request.user),
  * rate limiting (per user, per IP when anonymous; denied requests count too), then permissions
- * (@RequirePermission). The audit issue adds a route-scoped interceptor for mutations.
+ * (@RequirePermission). Mutations are audited by their services or by the route-scoped AuditInterceptor (@Audited).
  */
 @Module({})
 export class AppModule {
@@ -50,6 +51,7 @@ export class AppModule {
         MetricsModule,
         PaginationModule,
         HealthModule,
+        AuditModule,
         RbacModule,
         AuthModule,
         OrganizationsApiModule,

@@ -8,6 +8,7 @@ import { LoggingModule } from './core/logging/logging.module';
 import { MailWorkerModule } from './core/mail/mail-worker.module';
 import { QueueModule } from './core/queue/queue.module';
 import { RedisModule } from './core/redis/redis.module';
+import { AuditWorkerModule } from './modules/audit/audit-worker.module';
 import { SystemWorkerModule } from './modules/system/system-worker.module';
 
 /** Worker root: queue processors and schedulers, no HTTP server. */
@@ -26,6 +27,7 @@ export class WorkerModule {
         QueueModule,
         MailWorkerModule,
         SystemWorkerModule,
+        AuditWorkerModule,
       ],
     };
   }

@@ -1,3 +1,4 @@
+import { auditEnv } from './audit.config';
 import { authEnv, DEV_PASSWORD_PEPPER, DEV_TOTP_ENCRYPTION_KEY } from './auth.config';
 import { databaseEnv } from './database.config';
 import { ConfigError, readEnv, type EnvValues, type RawEnv } from './env-var';
@@ -25,6 +26,7 @@ export const envSchema = {
   ...rateLimitEnv,
   ...mailEnv,
   ...workerEnv,
+  ...auditEnv,
   ...seedEnv,
 };
 
@@ -95,6 +97,7 @@ export class AppConfig {
   readonly rateLimit: { windowSeconds: number; max: number; authMax: number };
   readonly mail: { smtpUrl?: string; from: string; outboxDir: string; publicAppUrl: string };
   readonly worker: { concurrency: number };
+  readonly audit: { partitionsAheadMonths: number; retentionMonths: number };
   readonly seed: { enabled: boolean; organizationName: string; adminEmail: string; adminPassword?: string };
   private readonly usesDevSecrets: { pepper: boolean; totpKey: boolean };
 
@@ -167,6 +170,10 @@ export class AppConfig {
       publicAppUrl: env.PUBLIC_APP_URL,
     };
     this.worker = { concurrency: env.WORKER_CONCURRENCY };
+    this.audit = {
+      partitionsAheadMonths: env.AUDIT_PARTITIONS_AHEAD_MONTHS,
+      retentionMonths: env.AUDIT_RETENTION_MONTHS,
+    };
     this.seed = {
       enabled: env.SEED_DEMO,
       organizationName: env.DEMO_ORGANIZATION_NAME,

@@ -16,6 +16,7 @@ const GROUP_OF: Record<string, string> = {
   RATE_LIMIT_WINDOW_SECONDS: 'Rate limits',
   SMTP_URL: 'Mail',
   WORKER_CONCURRENCY: 'Worker',
+  AUDIT_PARTITIONS_AHEAD_MONTHS: 'Audit',
   SEED_DEMO: 'Demo data',
 };
 

@@ -7,10 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../src/config/app.config';
 import { REDIS } from '../../src/core/redis/redis.module';
-import { PasswordHasher } from '../../src/core/security/password-hasher';
 import { SecretBox, SecretBoxError } from '../../src/core/security/secret-box';
 import { AuthEvent, type AuthEventPayload } from '../../src/modules/auth/auth.events';
-import { bearer, registerOwner, TEST_PASSWORD, uniqueEmail, type TestAccount } from '../helpers/auth';
+import { bearer, registerOwner, TEST_PASSWORD, type TestAccount } from '../helpers/auth';
+import { insertMember } from '../helpers/fixtures';
 import { expectProblem } from '../helpers/problem';
 import { createTestApp, testConfig } from '../helpers/test-app';
 
@@ -126,27 +126,6 @@ describe('Two-factor authentication (TOTP)', () => {
       [userId],
     );
     return row;
-  }
-
-  /**
-   * A second member of an existing organization, with the viewer role. Inserted with SQL (the password
-   * hashed by the app) so these tests do not depend on the user-administration API.
-   */
-  async function insertMember(organizationId: string): Promise<{ id: string; email: string }> {
-    const id = randomUUID();
-    const email = uniqueEmail('member');
-    const passwordHash = await app.get(PasswordHasher).hash(TEST_PASSWORD);
-    await db.query(
-      `INSERT INTO users (id, organization_id, email, name, status, password_hash)
-       VALUES ($1, $2, $3, 'Member', 'active', $4)`,
-      [id, organizationId, email, passwordHash],
-    );
-    await db.query(
-      `INSERT INTO role_assignments (id, organization_id, user_id, role_id)
-       SELECT gen_random_uuid(), $1, $2, r.id FROM roles r WHERE r.organization_id = $1 AND r.system_key = 'viewer'`,
-      [organizationId, id],
-    );
-    return { id, email };
   }
 
   describe('setup and enable', () => {
@@ -511,7 +490,7 @@ describe('Two-factor authentication (TOTP)', () => {
       expect(patch.statusCode).toBe(200);
       expect(patch.json()).toMatchObject({ requireTwoFactor: true });
 
-      const member = await insertMember(owner.organizationId);
+      const member = await insertMember(app, owner.organizationId, { assignments: [{ roleKey: 'viewer' }] });
       const res = await login(member.email);
       expect(res.statusCode).toBe(200);
       const pair = res.json<{ accessToken: string; mfaSetupRequired: boolean }>();
@@ -573,7 +552,7 @@ describe('Two-factor authentication (TOTP)', () => {
   describe('DELETE /organizations/current', () => {
     it('should need a recent step-up, then delete the organization and end every session at once', async () => {
       const owner = await registerOwner(app, 'delete-org');
-      const member = await insertMember(owner.organizationId);
+      const member = await insertMember(app, owner.organizationId, { assignments: [{ roleKey: 'viewer' }] });
       const memberToken = (await login(member.email)).json<{ accessToken: string }>().accessToken;
       await expireStepUp(owner.sessionId);
       const del = () =>

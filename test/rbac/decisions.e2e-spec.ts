@@ -1,9 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
-import { PasswordHasher } from '../../src/core/security/password-hasher';
 import { SERVICES } from '../../src/modules/rbac/permission';
-import { bearer, registerOwner, TEST_PASSWORD, uniqueEmail, type TestAccount } from '../helpers/auth';
+import { bearer, registerOwner, type TestAccount } from '../helpers/auth';
+import { insertDepartment, insertMember, insertRole, loginAs, type AssignmentFixture } from '../helpers/fixtures';
 import { expectProblem } from '../helpers/problem';
 import { createTestApp } from '../helpers/test-app';
 
@@ -55,51 +53,24 @@ function oracle(grants: FixtureGrant[], service: string, action: string, target:
 describe('Permission decisions', () => {
   let app: NestFastifyApplication;
   let owner: TestAccount;
-  let db: DataSource;
   const departments = {} as Record<DeptName, string>;
   const users = {} as Record<string, { id: string; email: string }>;
 
   beforeAll(async () => {
     app = await createTestApp();
-    db = app.get(DataSource);
     owner = await registerOwner(app, 'rbac-matrix');
     const org = owner.organizationId;
     for (const name of ['root', 'middle', 'leaf', 'sibling'] as DeptName[]) {
-      const id = randomUUID();
-      departments[name] = id;
       const parent = PARENT[name];
-      const parentPath = parent
-        ? (await db.query<{ path: string }[]>('SELECT path FROM departments WHERE id = $1', [departments[parent]]))[0]
-            .path
-        : '/';
-      await db.query(
-        'INSERT INTO departments (id, organization_id, parent_id, name, path, depth) VALUES ($1, $2, $3, $4, $5, $6)',
-        [id, org, parent ? departments[parent] : null, name, `${parentPath}${id}/`, parentPath.split('/').length - 2],
-      );
+      departments[name] = (await insertDepartment(app, org, { name, parentId: parent && departments[parent] })).id;
     }
-    const passwordHash = await app.get(PasswordHasher).hash(TEST_PASSWORD);
     for (const [label, grants] of Object.entries(USERS)) {
-      const id = randomUUID();
-      const email = uniqueEmail(label);
-      users[label] = { id, email };
-      await db.query(
-        `INSERT INTO users (id, organization_id, email, name, status, password_hash) VALUES ($1, $2, $3, $4, 'active', $5)`,
-        [id, org, email, label, passwordHash],
-      );
+      const assignments: AssignmentFixture[] = [];
       for (const [i, grant] of grants.entries()) {
-        const roleId = randomUUID();
-        await db.query('INSERT INTO roles (id, organization_id, name) VALUES ($1, $2, $3)', [
-          roleId,
-          org,
-          `${label}-${i}`,
-        ]);
-        for (const pattern of grant.patterns)
-          await db.query('INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2)', [roleId, pattern]);
-        await db.query(
-          'INSERT INTO role_assignments (id, organization_id, user_id, role_id, department_id) VALUES ($1, $2, $3, $4, $5)',
-          [randomUUID(), org, id, roleId, grant.scope === 'organization' ? null : departments[grant.scope]],
-        );
+        const roleId = await insertRole(app, org, grant.patterns, `${label}-${i}`);
+        assignments.push({ roleId, departmentId: grant.scope === 'organization' ? null : departments[grant.scope] });
       }
+      users[label] = await insertMember(app, org, { label, name: label, assignments });
     }
   });
 
@@ -152,16 +123,8 @@ describe('Permission decisions', () => {
   });
 
   it('should enforce the guard on real routes: a permission held nowhere is a 403', async () => {
-    const login = async (label: string): Promise<string> => {
-      const res = await app.inject({
-        method: 'POST',
-        url: '/api/v1/auth/login',
-        payload: { email: users[label].email, password: TEST_PASSWORD },
-      });
-      return res.json<{ accessToken: string }>().accessToken;
-    };
-    const nobody = await login('nobody');
-    const viewer = await login('orgViewer');
+    const nobody = await loginAs(app, users.nobody.email);
+    const viewer = await loginAs(app, users.orgViewer.email);
     expectProblem(await app.inject({ url: '/api/v1/permissions', headers: bearer(nobody) }), 403, 'permission-denied');
     const list = await app.inject({ url: '/api/v1/permissions', headers: bearer(viewer) });
     expect(list.statusCode).toBe(200);
@@ -177,11 +140,7 @@ describe('Permission decisions', () => {
   it('should answer 404 for users and departments of another organization (never reveal existence)', async () => {
     const stranger = await registerOwner(app, 'rbac-stranger');
     expectProblem(await check(stranger.userId, 'customers:read'), 404, 'not-found');
-    const foreignId = randomUUID();
-    const [{ id: foreignDepartment }] = await db.query<{ id: string }[]>(
-      `INSERT INTO departments (id, organization_id, name, path, depth) VALUES ($1, $2, 'x', $3, 0) RETURNING id`,
-      [foreignId, stranger.organizationId, `/${foreignId}/`],
-    );
+    const { id: foreignDepartment } = await insertDepartment(app, stranger.organizationId, { name: 'x' });
     expectProblem(await check(users.orgViewer.id, 'customers:read', foreignDepartment), 404, 'not-found');
   });
 

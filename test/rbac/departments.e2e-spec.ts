@@ -1,8 +1,9 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { PasswordHasher } from '../../src/core/security/password-hasher';
-import { bearer, registerOwner, TEST_PASSWORD, uniqueEmail, type TestAccount } from '../helpers/auth';
+import type { SystemRoleKey } from '../../src/modules/rbac/system-roles';
+import { bearer, registerOwner, type TestAccount } from '../helpers/auth';
+import { insertMember, loginAs } from '../helpers/fixtures';
 import { expectProblem } from '../helpers/problem';
 import { createTestApp } from '../helpers/test-app';
 
@@ -44,32 +45,15 @@ describe('Departments', () => {
     return res.json<Department>();
   }
 
-  /** A member of the organization, created in SQL, holding one system role at a department; signed in. */
+  /** A member of the organization, created in SQL, holding one system role (if any) at a department; signed in. */
   async function member(
     organizationId: string,
-    role: string,
+    roleKey: SystemRoleKey | null,
     departmentId: string | null,
   ): Promise<{ id: string; token: string }> {
-    const id = randomUUID();
-    const email = uniqueEmail('member');
-    const passwordHash = await app.get(PasswordHasher).hash(TEST_PASSWORD);
-    await db.query(
-      `INSERT INTO users (id, organization_id, email, name, status, password_hash)
-       VALUES ($1, $2, $3, 'Member', 'active', $4)`,
-      [id, organizationId, email, passwordHash],
-    );
-    await db.query(
-      `INSERT INTO role_assignments (id, organization_id, user_id, role_id, department_id)
-       SELECT gen_random_uuid(), $1, $2, r.id, $4 FROM roles r WHERE r.organization_id = $1 AND r.system_key = $3`,
-      [organizationId, id, role, departmentId],
-    );
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/v1/auth/login',
-      payload: { email, password: TEST_PASSWORD },
-    });
-    expect(res.statusCode).toBe(200);
-    return { id, token: res.json<{ accessToken: string }>().accessToken };
+    const assignments = roleKey ? [{ roleKey, departmentId }] : [];
+    const { id, email } = await insertMember(app, organizationId, { assignments });
+    return { id, token: await loginAs(app, email) };
   }
 
   async function pathsOf(...ids: string[]): Promise<Record<string, { path: string; depth: number }>> {
@@ -242,7 +226,7 @@ describe('Departments', () => {
         403,
         'permission-denied',
       );
-      const nobody = await member(owner.organizationId, 'nonexistent-role', null);
+      const nobody = await member(owner.organizationId, null, null);
       expectProblem(await call(nobody.token, 'GET', '/departments'), 403, 'permission-denied');
     });
   });

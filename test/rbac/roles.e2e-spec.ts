@@ -1,10 +1,9 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { LightMyRequestResponse } from 'fastify';
-import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
-import { PasswordHasher } from '../../src/core/security/password-hasher';
 import { GrantStore } from '../../src/modules/rbac/decision/grant.store';
-import { bearer, registerOwner, TEST_PASSWORD, uniqueEmail, type TestAccount } from '../helpers/auth';
+import type { SystemRoleKey } from '../../src/modules/rbac/system-roles';
+import { bearer, registerOwner, type TestAccount } from '../helpers/auth';
+import * as fixtures from '../helpers/fixtures';
 import { expectProblem } from '../helpers/problem';
 import { createTestApp } from '../helpers/test-app';
 
@@ -32,11 +31,9 @@ interface Member {
 
 describe('Roles and role assignments', () => {
   let app: NestFastifyApplication;
-  let db: DataSource;
 
   beforeAll(async () => {
     app = await createTestApp();
-    db = app.get(DataSource);
   });
 
   afterAll(async () => {
@@ -52,56 +49,20 @@ describe('Roles and role assignments', () => {
   ): Promise<LightMyRequestResponse> =>
     on.inject({ method, url: `/api/v1${url}`, headers: bearer(token), ...(payload ? { payload } : {}) });
 
-  async function systemRoleId(organizationId: string, key: string): Promise<string> {
-    const [row] = await db.query<{ id: string }[]>(
-      'SELECT id FROM roles WHERE organization_id = $1 AND system_key = $2',
-      [organizationId, key],
-    );
-    return row.id;
-  }
+  const systemRoleId = (organizationId: string, key: SystemRoleKey) => fixtures.systemRoleId(app, organizationId, key);
 
   /** A department (under `parentId`) inserted directly: the department API is another feature's. */
-  async function insertDepartment(organizationId: string, parentId: string | null = null): Promise<string> {
-    const id = randomUUID();
-    const [parent] = parentId
-      ? await db.query<{ path: string; depth: number }[]>('SELECT path, depth FROM departments WHERE id = $1', [
-          parentId,
-        ])
-      : [{ path: '/', depth: -1 }];
-    await db.query(
-      'INSERT INTO departments (id, organization_id, parent_id, name, path, depth) VALUES ($1, $2, $3, $4, $5, $6)',
-      [id, organizationId, parentId, `dept-${id.slice(0, 8)}`, `${parent.path}${id}/`, parent.depth + 1],
-    );
-    return id;
-  }
+  const insertDepartment = async (organizationId: string, parentId: string | null = null): Promise<string> =>
+    (await fixtures.insertDepartment(app, organizationId, { parentId })).id;
 
   /** A second user of the organization with the given role assignments (made by SQL), logged in. */
   async function insertMember(
     organizationId: string,
     assignments: Array<{ roleId: string; departmentId?: string }> = [],
   ): Promise<Member> {
-    const id = randomUUID();
-    const email = uniqueEmail('member');
-    const passwordHash = await app.get(PasswordHasher).hash(TEST_PASSWORD);
-    await db.query(
-      `INSERT INTO users (id, organization_id, email, name, status, password_hash)
-       VALUES ($1, $2, $3, 'Member', 'active', $4)`,
-      [id, organizationId, email, passwordHash],
-    );
-    for (const assignment of assignments) {
-      await db.query(
-        'INSERT INTO role_assignments (id, organization_id, user_id, role_id, department_id) VALUES ($1, $2, $3, $4, $5)',
-        [randomUUID(), organizationId, id, assignment.roleId, assignment.departmentId ?? null],
-      );
-    }
+    const { id, email } = await fixtures.insertMember(app, organizationId, { assignments });
     await app.get(GrantStore).invalidate(organizationId);
-    const login = await app.inject({
-      method: 'POST',
-      url: '/api/v1/auth/login',
-      payload: { email, password: TEST_PASSWORD },
-    });
-    expect(login.statusCode).toBe(200);
-    return { id, email, token: login.json<{ accessToken: string }>().accessToken };
+    return { id, email, token: await fixtures.loginAs(app, email) };
   }
 
   async function createRole(token: string, name: string, permissions: string[]): Promise<RoleBody> {

@@ -5,8 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { RawEnv } from '../../src/config/env-var';
 import { otpMail } from '../../src/core/mail/mail-message';
-import { PasswordHasher } from '../../src/core/security/password-hasher';
+import type { UserStatus } from '../../src/modules/users/user.entity';
 import { bearer, registerOwner, TEST_PASSWORD, uniqueEmail, type TestAccount } from '../helpers/auth';
+import { insertAssignment, insertDepartment, insertMember, insertRole, loginAs } from '../helpers/fixtures';
 import { expectProblem } from '../helpers/problem';
 import { startSmtpCapture, type SmtpCapture } from '../helpers/smtp-capture';
 import { createTestApp, createTestWorker } from '../helpers/test-app';
@@ -42,7 +43,6 @@ describe('User administration', () => {
   let db: DataSource;
   let owner: TestAccount;
   let stranger: TestAccount;
-  let passwordHash: string;
   const dept = {} as Record<DeptName, string>;
   // A distinct tag per run keeps `q` filters to this file's rows.
   const tag = randomUUID().slice(0, 8);
@@ -56,27 +56,11 @@ describe('User administration', () => {
     app = await createTestApp(env);
     worker = await createTestWorker(env);
     db = app.get(DataSource);
-    passwordHash = await app.get(PasswordHasher).hash(TEST_PASSWORD);
     owner = await registerOwner(app, 'users-admin');
     stranger = await registerOwner(app, 'users-stranger');
     for (const name of ['root', 'child', 'grandchild', 'sibling'] as DeptName[]) {
-      const id = randomUUID();
-      dept[name] = id;
       const parent = PARENT[name];
-      const parentPath = parent
-        ? (await db.query<{ path: string }[]>('SELECT path FROM departments WHERE id = $1', [dept[parent]]))[0].path
-        : '/';
-      await db.query(
-        'INSERT INTO departments (id, organization_id, parent_id, name, path, depth) VALUES ($1, $2, $3, $4, $5, $6)',
-        [
-          id,
-          owner.organizationId,
-          parent ? dept[parent] : null,
-          name,
-          `${parentPath}${id}/`,
-          parentPath.split('/').length - 2,
-        ],
-      );
+      dept[name] = (await insertDepartment(app, owner.organizationId, { name, parentId: parent && dept[parent] })).id;
     }
   });
 
@@ -91,58 +75,28 @@ describe('User administration', () => {
   const login = (email: string, password = TEST_PASSWORD) =>
     app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
 
-  async function insertUser(
+  /** A user of the owner's organization, in `department` when given. */
+  const insertUser = (
     name: string,
-    options: { department?: DeptName | null; status?: string; createdAt?: Date; email?: string } = {},
-  ): Promise<{ id: string; email: string }> {
-    const id = randomUUID();
-    const email = options.email ?? uniqueEmail('member');
-    await db.query(
-      `INSERT INTO users (id, organization_id, email, name, status, password_hash, department_id, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [
-        id,
-        owner.organizationId,
-        email,
-        name,
-        options.status ?? 'active',
-        passwordHash,
-        options.department ? dept[options.department] : null,
-        options.createdAt ?? new Date(),
-      ],
-    );
-    return { id, email };
-  }
-
-  /** A role of the owner's organization holding exactly `permissions`. */
-  async function createRole(permissions: string[]): Promise<string> {
-    const id = randomUUID();
-    await db.query('INSERT INTO roles (id, organization_id, name) VALUES ($1, $2, $3)', [
-      id,
-      owner.organizationId,
-      `role-${id.slice(0, 8)}`,
-    ]);
-    await db.query('INSERT INTO role_permissions (role_id, permission) SELECT $1, unnest($2::text[])', [
-      id,
-      permissions,
-    ]);
-    return id;
-  }
-
-  async function assign(userId: string, roleId: string, department: DeptName | null): Promise<void> {
-    await db.query(
-      'INSERT INTO role_assignments (id, organization_id, user_id, role_id, department_id) VALUES ($1, $2, $3, $4, $5)',
-      [randomUUID(), owner.organizationId, userId, roleId, department ? dept[department] : null],
-    );
-  }
+    options: { department?: DeptName | null; status?: UserStatus; createdAt?: Date; email?: string } = {},
+  ) =>
+    insertMember(app, owner.organizationId, {
+      name,
+      email: options.email,
+      status: options.status,
+      createdAt: options.createdAt,
+      departmentId: options.department ? dept[options.department] : null,
+    });
 
   /** A member holding `permissions` at `scope`, logged in; grants are set before their first request. */
   async function memberWith(permissions: string[], scope: DeptName | null, home: DeptName | null = scope) {
-    const user = await insertUser(`Grantee ${tag}-${randomUUID().slice(0, 4)}`, { department: home });
-    await assign(user.id, await createRole(permissions), scope);
-    const res = await login(user.email);
-    expect(res.statusCode).toBe(200);
-    return { ...user, token: res.json<{ accessToken: string }>().accessToken };
+    const roleId = await insertRole(app, owner.organizationId, permissions);
+    const user = await insertMember(app, owner.organizationId, {
+      name: `Grantee ${tag}-${randomUUID().slice(0, 4)}`,
+      departmentId: home ? dept[home] : null,
+      assignments: [{ roleId, departmentId: scope ? dept[scope] : null }],
+    });
+    return { ...user, token: await loginAs(app, user.email) };
   }
 
   /** Every row of a list, following nextCursor; asserts each page's shape on the way. */
@@ -239,12 +193,12 @@ describe('User administration', () => {
     });
 
     it('should list holders of a role when filtered by roleId', async () => {
-      const role = await createRole(['posts:read']);
+      const role = await insertRole(app, owner.organizationId, ['posts:read']);
       const holder = await insertUser(`role-${tag}-holder`, { department: 'child' });
       const scopedHolder = await insertUser(`role-${tag}-scoped`);
       await insertUser(`role-${tag}-none`);
-      await assign(holder.id, role, null);
-      await assign(scopedHolder.id, role, 'sibling');
+      await insertAssignment(app, owner.organizationId, holder.id, { roleId: role });
+      await insertAssignment(app, owner.organizationId, scopedHolder.id, { roleId: role, departmentId: dept.sibling });
       expect(ids(await walk(owner.accessToken, `q=role-${tag}&roleId=${role}`)).sort()).toEqual(
         [holder.id, scopedHolder.id].sort(),
       );

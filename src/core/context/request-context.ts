@@ -4,6 +4,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export interface RequestContext {
   requestId: string;
   userId?: string;
+  /** The caller's address and user agent (HTTP only), for audit entries written away from the request. */
+  ip?: string;
+  userAgent?: string;
   /** Set while a worker runs a job. */
   jobId?: string;
   queue?: string;

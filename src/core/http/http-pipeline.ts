@@ -64,7 +64,15 @@ export async function configureHttpPipeline(
         { status: 503, code: 'request-timeout', detail: `The request did not complete within ${timeoutMs} ms.` },
       );
     }, timeoutMs);
-    runWithContext({ requestId: String(request.id) }, done);
+    const userAgent = request.headers['user-agent'];
+    runWithContext(
+      {
+        requestId: String(request.id),
+        ip: request.ip,
+        userAgent: typeof userAgent === 'string' ? userAgent : undefined,
+      },
+      done,
+    );
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     if (request.timeoutTimer) clearTimeout(request.timeoutTimer);

@@ -5,6 +5,7 @@
 export const QueueName = {
   System: 'system',
   Mail: 'mail',
+  Audit: 'audit',
 } as const;
 
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];

@@ -9,6 +9,7 @@ import { CurrentUser } from './auth.decorators';
 import { EmailChangeDto, PasswordChangeDto } from './auth.dto';
 import { ClientInfo } from './client-info.decorator';
 import type { ClientInfo as Client } from './sessions/session.service';
+import { AuditedInService } from '../audit/audited.decorator';
 
 @ApiTags('auth')
 @ApiBearerAuth('bearer')
@@ -18,6 +19,7 @@ export class AccountController {
   constructor(private readonly account: AccountService) {}
 
   @Post('password/change')
+  @AuditedInService('auth events (AuditEventsListener)')
   @HttpCode(204)
   @AuthRateLimit()
   @ApiOperation({ summary: 'Change your password (needs the current one); your other sessions are revoked' })
@@ -32,6 +34,7 @@ export class AccountController {
   }
 
   @Post('email/change')
+  @AuditedInService('auth events (AuditEventsListener)')
   @HttpCode(204)
   @ApiOperation({
     summary: 'Change your email address (needs a recent step-up); a verification code is mailed to the new one',

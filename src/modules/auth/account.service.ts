@@ -43,7 +43,7 @@ export class AccountService {
       return this.sessions.revokeAllForUser(user.id, 'password-changed', current.sessionId, m);
     });
     const who = { organizationId: user.organizationId, userId: user.id };
-    this.auth.emit(
+    await this.auth.emit(
       AuthEvent.PasswordChanged,
       { ...who, sessionId: current.sessionId, details: { revokedSessions: revoked.length } },
       client,
@@ -73,9 +73,9 @@ export class AccountService {
       return found;
     });
     const who = { organizationId: user.organizationId, userId: user.id };
-    this.auth.emit(AuthEvent.PasswordReset, who, client);
+    await this.auth.emit(AuthEvent.PasswordReset, who, client);
     if (user.lockedUntil && user.lockedUntil > new Date())
-      this.auth.emit(AuthEvent.Unlocked, { ...who, reason: 'password-reset' }, client);
+      await this.auth.emit(AuthEvent.Unlocked, { ...who, reason: 'password-reset' }, client);
   }
 
   async verifyEmail(email: string, code: string, client: ClientInfo): Promise<void> {
@@ -85,7 +85,7 @@ export class AccountService {
       await this.users.update(found.id, { emailVerifiedAt: new Date() }, m);
       return found;
     });
-    this.auth.emit(AuthEvent.EmailVerified, { organizationId: user.organizationId, userId: user.id }, client);
+    await this.auth.emit(AuthEvent.EmailVerified, { organizationId: user.organizationId, userId: user.id }, client);
   }
 
   /** Passwordless login with an emailed code; 2FA, if on, is still required afterwards. */
@@ -117,7 +117,7 @@ export class AccountService {
       await this.otps.issue(newEmail, 'verify_email', m);
       return user.email;
     });
-    this.auth.emit(
+    await this.auth.emit(
       AuthEvent.EmailChanged,
       {
         organizationId: current.organizationId,

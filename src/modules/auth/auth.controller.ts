@@ -22,6 +22,7 @@ import { AuthException, AuthExceptionCode } from './auth.exception';
 import { AuthService, type LoginResult } from './auth.service';
 import { ClientInfo } from './client-info.decorator';
 import { SessionService, type ClientInfo as Client, type TokenPair } from './sessions/session.service';
+import { Audited, AuditedInService } from '../audit/audited.decorator';
 
 @ApiTags('auth')
 @Controller('auth')
@@ -33,6 +34,7 @@ export class AuthController {
   ) {}
 
   @Post('register')
+  @AuditedInService('auth events (AuditEventsListener)')
   @Public()
   @AuthRateLimit()
   @ApiOperation({ summary: 'Create an organization and its owner, and log the owner in' })
@@ -43,6 +45,7 @@ export class AuthController {
   }
 
   @Post('login')
+  @AuditedInService('auth events (AuditEventsListener)')
   @HttpCode(200)
   @Public()
   @AuthRateLimit()
@@ -62,6 +65,7 @@ export class AuthController {
   }
 
   @Post('login/2fa')
+  @AuditedInService('auth events (AuditEventsListener)')
   @HttpCode(200)
   @Public()
   @AuthRateLimit()
@@ -73,6 +77,8 @@ export class AuthController {
   }
 
   @Post('refresh')
+  // Routine rotation is not an auditable change; a reused token is (auth.refresh-token.reused).
+  @AuditedInService('auth events: auth.refresh-token.reused, auth.session.revoked')
   @HttpCode(200)
   @Public()
   @AuthRateLimit()
@@ -92,8 +98,8 @@ export class AuthController {
       userId: outcome.reusedSession.userId,
       sessionId: outcome.reusedSession.id,
     };
-    this.auth.emit(AuthEvent.RefreshTokenReused, who, client);
-    this.auth.emit(AuthEvent.SessionRevoked, { ...who, reason: 'refresh-token-reuse' }, client);
+    await this.auth.emit(AuthEvent.RefreshTokenReused, who, client);
+    await this.auth.emit(AuthEvent.SessionRevoked, { ...who, reason: 'refresh-token-reuse' }, client);
     throw new AuthException(
       AuthExceptionCode.RefreshTokenReused,
       'This refresh token was already used: the session is revoked.',
@@ -101,6 +107,7 @@ export class AuthController {
   }
 
   @Post('logout')
+  @AuditedInService('auth events (AuditEventsListener)')
   @HttpCode(204)
   @AuthenticatedOnly()
   @AllowPendingTwoFactorSetup()
@@ -114,7 +121,7 @@ export class AuthController {
   ): Promise<void> {
     const sessionId = await this.sessions.revokeByRefreshToken(body.refreshToken, user.id);
     if (sessionId) {
-      this.auth.emit(
+      await this.auth.emit(
         AuthEvent.SessionRevoked,
         { organizationId: user.organizationId, userId: user.id, sessionId, reason: 'logout' },
         client,
@@ -123,6 +130,7 @@ export class AuthController {
   }
 
   @Post('step-up')
+  @Audited({ action: 'auth.step-up', resourceType: 'sessions' })
   @HttpCode(204)
   @AuthenticatedOnly()
   @AuthRateLimit()

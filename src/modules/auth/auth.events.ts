@@ -1,6 +1,6 @@
 /**
  * Security events the auth module emits (EventEmitter2). The audit module subscribes and records them;
- * emitting never waits for listeners.
+ * AuthService.emit waits for the listeners (emitAsync), so an event's entry is written before the response.
  */
 export const AuthEvent = {
   Registered: 'auth.registered',

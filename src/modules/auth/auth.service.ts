@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app.config';
@@ -24,6 +24,8 @@ type Failure = { failed: AuthException };
 
 @Injectable()
 export class AuthService {
+  private readonly logger = new Logger(AuthService.name);
+
   constructor(
     private readonly users: UsersService,
     private readonly organizations: OrganizationsService,
@@ -62,7 +64,7 @@ export class AuthService {
       );
       return { pair, userId: user.id, organizationId: organization.id };
     });
-    this.emit(AuthEvent.Registered, { organizationId, userId }, client);
+    await this.emit(AuthEvent.Registered, { organizationId, userId }, client);
     return pair;
   }
 
@@ -75,7 +77,7 @@ export class AuthService {
       const user = await this.users.findWithSecrets({ email }, m, true);
       if (!user?.passwordHash) {
         await this.hasher.verifyDummy(password);
-        this.emit(
+        await this.emit(
           AuthEvent.LoginFailed,
           { organizationId: null, userId: null, email, reason: 'unknown-email' },
           client,
@@ -85,7 +87,7 @@ export class AuthService {
       const now = new Date();
       if (isLocked(user, now)) {
         await this.hasher.verifyDummy(password);
-        this.emit(
+        await this.emit(
           AuthEvent.LoginFailed,
           { organizationId: user.organizationId, userId: user.id, reason: 'locked' },
           client,
@@ -139,7 +141,7 @@ export class AuthService {
         };
       }
       if (method === 'recovery-code') {
-        this.emit(AuthEvent.RecoveryCodeUsed, { organizationId: user.organizationId, userId: user.id }, client);
+        await this.emit(AuthEvent.RecoveryCodeUsed, { organizationId: user.organizationId, userId: user.id }, client);
       }
       const result = await this.completeLogin(user, client, m);
       return result as TokenPair;
@@ -225,7 +227,7 @@ export class AuthService {
       { userId: user.id, organizationId: user.organizationId, client, mfaSetupRequired },
       m,
     );
-    this.emit(
+    await this.emit(
       AuthEvent.LoginSucceeded,
       { organizationId: user.organizationId, userId: user.id, sessionId: session.id },
       client,
@@ -252,9 +254,13 @@ export class AuthService {
       m,
     );
     const who = { organizationId: user.organizationId, userId: user.id, reason };
-    this.emit(reason === 'wrong-two-factor-code' ? AuthEvent.TwoFactorFailed : AuthEvent.LoginFailed, who, client);
+    await this.emit(
+      reason === 'wrong-two-factor-code' ? AuthEvent.TwoFactorFailed : AuthEvent.LoginFailed,
+      who,
+      client,
+    );
     if (next.locked) {
-      this.emit(AuthEvent.Lockout, { ...who, details: { lockedUntil: next.lockedUntil?.toISOString() } }, client);
+      await this.emit(AuthEvent.Lockout, { ...who, details: { lockedUntil: next.lockedUntil?.toISOString() } }, client);
       return locked(next.lockedUntil);
     }
     return reason === 'wrong-two-factor-code'
@@ -264,13 +270,22 @@ export class AuthService {
         : invalidCredentials();
   }
 
-  emit(event: AuthEventName, payload: AuthEventPayload, client?: ClientInfo): void {
-    this.events.emit(event, {
-      ip: client?.ip ?? undefined,
-      userAgent: client?.userAgent ?? undefined,
-      requestId: currentContext()?.requestId,
-      ...payload,
-    } satisfies AuthEventPayload);
+  /**
+   * Emits with `emitAsync` and waits for the listeners (the audit log): the entry is written before the
+   * response goes out, and inside the caller's transaction when there is one, so it commits with the change.
+   * Listeners must not fail the request: their errors are logged here.
+   */
+  async emit(event: AuthEventName, payload: AuthEventPayload, client?: ClientInfo): Promise<void> {
+    try {
+      await this.events.emitAsync(event, {
+        ip: client?.ip ?? undefined,
+        userAgent: client?.userAgent ?? undefined,
+        requestId: currentContext()?.requestId,
+        ...payload,
+      } satisfies AuthEventPayload);
+    } catch (error) {
+      this.logger.error({ err: error, event }, 'auth event listener failed');
+    }
   }
 }
 

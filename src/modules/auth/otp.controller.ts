@@ -25,6 +25,7 @@ import type { LoginResult } from './auth.service';
 import { ClientInfo } from './client-info.decorator';
 import { EmailOtpService } from './email-otp.service';
 import type { ClientInfo as Client } from './sessions/session.service';
+import { Audited, AuditedInService } from '../audit/audited.decorator';
 
 @ApiTags('auth')
 @Public()
@@ -36,6 +37,7 @@ export class OtpController {
   ) {}
 
   @Post('otp/request')
+  @Audited({ action: 'auth.otp.requested', resourceType: 'users' })
   @HttpCode(202)
   @AuthRateLimit()
   @ApiOperation({
@@ -49,6 +51,7 @@ export class OtpController {
   }
 
   @Post('otp/verify')
+  @AuditedInService('auth events (AuditEventsListener)')
   @HttpCode(200)
   @AuthRateLimit()
   @ApiOperation({
@@ -87,6 +90,7 @@ export class OtpController {
   }
 
   @Post('password/reset')
+  @AuditedInService('auth events (AuditEventsListener)')
   @HttpCode(204)
   @AuthRateLimit()
   @ApiOperation({ summary: 'Set a new password with a mailed reset_password code; every session is revoked' })

@@ -10,6 +10,7 @@ import { AuthException, AuthExceptionCode } from './auth.exception';
 import { AuthService } from './auth.service';
 import { ClientInfo } from './client-info.decorator';
 import { SessionService, type ClientInfo as Client } from './sessions/session.service';
+import { AuditedInService } from '../audit/audited.decorator';
 
 @ApiTags('auth')
 @ApiBearerAuth('bearer')
@@ -30,6 +31,7 @@ export class SessionsController {
   }
 
   @Delete(':id')
+  @AuditedInService('auth events (AuditEventsListener)')
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke one of your sessions; its access and refresh tokens stop working at once' })
   @ApiProblems(400, 401, 404)
@@ -41,7 +43,7 @@ export class SessionsController {
     if (!(await this.sessions.revoke(user.id, params.id, 'revoked-by-user'))) {
       throw new AuthException(AuthExceptionCode.SessionNotFound, 'No such active session.');
     }
-    this.auth.emit(
+    await this.auth.emit(
       AuthEvent.SessionRevoked,
       { organizationId: user.organizationId, userId: user.id, sessionId: params.id, reason: 'revoked-by-user' },
       client,

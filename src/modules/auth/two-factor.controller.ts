@@ -16,6 +16,7 @@ import {
   TwoFactorSetupResponseDto,
 } from './two-factor.dto';
 import { TwoFactorService } from './two-factor.service';
+import { Audited, AuditedInService } from '../audit/audited.decorator';
 
 @ApiTags('auth')
 @ApiBearerAuth('bearer')
@@ -29,6 +30,7 @@ export class TwoFactorController {
   ) {}
 
   @Post('setup')
+  @Audited({ action: 'auth.two-factor.setup', resourceType: 'users' })
   @HttpCode(200)
   @AllowPendingTwoFactorSetup()
   @ApiOperation({ summary: 'Start TOTP setup: a new secret, otpauth URI and QR code (not active until enabled)' })
@@ -39,6 +41,7 @@ export class TwoFactorController {
   }
 
   @Post('enable')
+  @AuditedInService('auth events (AuditEventsListener)')
   @HttpCode(200)
   @AllowPendingTwoFactorSetup()
   @AuthRateLimit()
@@ -52,7 +55,7 @@ export class TwoFactorController {
   ): Promise<RecoveryCodesResponseDto> {
     const recoveryCodes = await this.twoFactor.enable(user.id, body.code);
     await this.sessions.clearMfaSetupRequirement(user.id);
-    this.auth.emit(
+    await this.auth.emit(
       AuthEvent.TwoFactorEnabled,
       { organizationId: user.organizationId, userId: user.id, sessionId: user.sessionId },
       client,
@@ -61,6 +64,7 @@ export class TwoFactorController {
   }
 
   @Post('disable')
+  @AuditedInService('auth events (AuditEventsListener)')
   @HttpCode(204)
   @AuthRateLimit()
   @ApiOperation({
@@ -75,7 +79,7 @@ export class TwoFactorController {
   ): Promise<void> {
     await this.sessions.requireRecentStepUp(user.sessionId);
     await this.auth.disableTwoFactor(user.id, body, client);
-    this.auth.emit(
+    await this.auth.emit(
       AuthEvent.TwoFactorDisabled,
       { organizationId: user.organizationId, userId: user.id, sessionId: user.sessionId },
       client,

@@ -1,5 +1,6 @@
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsOptional, IsString, Length } from 'class-validator';
+import { trim } from '../../core/http/transforms';
 import type { Organization } from './organization.entity';
 
 export class OrganizationDto {
@@ -19,7 +20,7 @@ export class OrganizationDto {
 export class UpdateOrganizationDto {
   /** @example Acme Corporation */
   @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
+  @Transform(trim)
   @IsString()
   @Length(1, 200)
   name?: string;

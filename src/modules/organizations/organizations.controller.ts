@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { TransactionRunner } from '../../core/database/transaction.runner';
 import { ApiProblems } from '../../core/http/api-problems.decorator';
 import { RequirePermission } from '../rbac/decision/require-permission.decorator';
 import type { AuthUser } from '../auth/auth-user';
@@ -10,6 +11,7 @@ import { ClientInfo } from '../auth/client-info.decorator';
 import { SessionService, type ClientInfo as Client } from '../auth/sessions/session.service';
 import { OrganizationDto, UpdateOrganizationDto } from './organization.dto';
 import { OrganizationsService } from './organizations.service';
+import { Audited, AuditedInService } from '../audit/audited.decorator';
 
 @ApiTags('organizations')
 @ApiBearerAuth('bearer')
@@ -20,6 +22,7 @@ export class OrganizationsController {
     private readonly organizations: OrganizationsService,
     private readonly sessions: SessionService,
     private readonly auth: AuthService,
+    private readonly tx: TransactionRunner,
   ) {}
 
   @Get()
@@ -31,6 +34,7 @@ export class OrganizationsController {
   }
 
   @Patch()
+  @Audited({ action: 'organizations.update', resourceType: 'organizations' })
   @RequirePermission('organizations:update')
   @ApiOperation({ summary: 'Rename the organization or require 2FA of its members' })
   @ApiOkResponse({ type: OrganizationDto })
@@ -41,6 +45,7 @@ export class OrganizationsController {
   }
 
   @Delete()
+  @AuditedInService('auth.organization.deleted event, in the transaction of the delete')
   @HttpCode(204)
   @RequirePermission('organizations:delete')
   @ApiOperation({ summary: 'Delete the organization and all its data (needs a recent step-up)' })
@@ -49,7 +54,15 @@ export class OrganizationsController {
     await this.sessions.requireRecentStepUp(user.sessionId);
     // Every member's access tokens must die with the organization, not when the session cache expires.
     await this.sessions.revokeAllForOrganization(user.organizationId, 'organization-deleted');
-    await this.organizations.delete(user.organizationId);
-    this.auth.emit(AuthEvent.OrganizationDeleted, { organizationId: user.organizationId, userId: user.id }, client);
+    await this.tx.run(async (m) => {
+      // Recorded first, in the delete's transaction: the entry exists if and only if the organization is gone.
+      // audit_logs has no foreign key to organizations, so the organization's audit chain outlives it.
+      await this.auth.emit(
+        AuthEvent.OrganizationDeleted,
+        { organizationId: user.organizationId, userId: user.id },
+        client,
+      );
+      await this.organizations.delete(user.organizationId, m);
+    });
   }
 }

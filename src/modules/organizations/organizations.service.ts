@@ -66,7 +66,7 @@ export class OrganizationsService {
     await this.repo(manager).update({ id }, { ...changes, updatedAt: new Date() });
   }
 
-  async delete(id: string): Promise<void> {
-    await this.organizations.delete({ id });
+  async delete(id: string, manager?: EntityManager): Promise<void> {
+    await this.repo(manager).delete({ id });
   }
 }

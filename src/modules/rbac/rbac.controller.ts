@@ -7,7 +7,7 @@ import type { Grant } from './decision/grant';
 import { PermissionService } from './decision/permission.service';
 import { RequirePermission } from './decision/require-permission.decorator';
 import { PermissionCatalog } from './permission-catalog.service';
-import { PermissionDto, RbacCheckQueryDto, RbacCheckResponseDto, type GrantedByDto } from './rbac.dto';
+import { GrantScopeDto, PermissionDto, RbacCheckQueryDto, RbacCheckResponseDto, type GrantedByDto } from './rbac.dto';
 import { RbacException, RbacExceptionCode } from './rbac.exception';
 import { DataSource } from 'typeorm';
 
@@ -15,7 +15,7 @@ export function grantedBy(grant: Grant | null): GrantedByDto | null {
   if (!grant) return null;
   return {
     role: { id: grant.roleId, name: grant.roleName },
-    scope: grant.departmentId ? { type: 'department', departmentId: grant.departmentId } : { type: 'organization' },
+    scope: GrantScopeDto.of(grant.departmentId),
     pattern: grant.pattern,
   };
 }

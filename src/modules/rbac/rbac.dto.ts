@@ -31,6 +31,11 @@ export class GrantScopeDto {
   @ApiProperty({ enum: ['organization', 'department'] })
   type: 'organization' | 'department';
   departmentId?: string;
+
+  /** The scope of a grant or assignment: its department's subtree, or the organization when it has none. */
+  static of(departmentId: string | null): GrantScopeDto {
+    return departmentId ? { type: 'department', departmentId } : { type: 'organization' };
+  }
 }
 
 export class GrantedByDto {

@@ -4,6 +4,7 @@ import { ApiProblems } from '../../core/http/api-problems.decorator';
 import { RequirePermission } from '../rbac/decision/require-permission.decorator';
 import { CreatePingDto, PingIdParams, SystemPingDto } from './system-ping.dto';
 import { SystemService } from './system.service';
+import { Audited } from '../audit/audited.decorator';
 
 @ApiTags('system')
 @RequirePermission('organizations:update')
@@ -13,6 +14,7 @@ export class SystemController {
   constructor(private readonly system: SystemService) {}
 
   @Post()
+  @Audited({ action: 'system-pings.create', resourceType: 'system-pings' })
   @HttpCode(202)
   @ApiOperation({
     summary: 'Send a ping through the queue to the worker',

@@ -1,14 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsEmail, IsIn, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
+import { normalizeEmail, trim } from '../../core/http/transforms';
 import { PageQueryDto } from '../../core/pagination/page-query.dto';
 import type { User, UserStatus } from './user.entity';
 
 export const USER_STATUSES: readonly UserStatus[] = ['invited', 'active', 'disabled'];
 
-const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
-const normalizeEmail = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' ? value.trim().toLowerCase() : value;
 // `?status=a&status=b` arrives as an array, `?status=a,b` as one string: both mean the same filter.
 const commaList = ({ value }: { value: unknown }): unknown =>
   (Array.isArray(value) ? value : [value]).flatMap((item: unknown) =>

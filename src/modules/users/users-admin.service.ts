@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { QueryFailedError } from 'typeorm';
 import { TransactionRunner } from '../../core/database/transaction.runner';
+import { isUniqueViolation } from '../../core/database/unique-violation';
 import { mapPage, type Page } from '../../core/pagination/page.dto';
 import { Paginator } from '../../core/pagination/paginator';
 import type { AuthUser } from '../auth/auth-user';
@@ -27,10 +27,6 @@ function noSuchDepartment(): RbacException {
 
 function emailTaken(): UserException {
   return new UserException(UserExceptionCode.EmailTaken, 'An account with this email already exists.');
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '23505';
 }
 
 /**

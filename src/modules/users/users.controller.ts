@@ -12,6 +12,7 @@ import { userEtag, versionFromIfMatch } from './user-etag';
 import type { User } from './user.entity';
 import { USER_LIST } from './users-admin.repository';
 import { UsersAdminService } from './users-admin.service';
+import { Audited } from '../audit/audited.decorator';
 
 const ETAG_HEADER = { ETag: { description: 'The version of the user, for If-Match', schema: { type: 'string' } } };
 
@@ -37,6 +38,7 @@ export class UsersController {
   }
 
   @Post()
+  @Audited({ action: 'users.create', resourceType: 'users' })
   @RequirePermission('users:create')
   @ApiOperation({
     summary: 'Invite a user',
@@ -68,6 +70,7 @@ export class UsersController {
   }
 
   @Patch(':id')
+  @Audited({ action: 'users.update', resourceType: 'users', resourceIdParam: 'id' })
   @RequirePermission('users:update')
   @ApiOperation({
     summary: 'Rename a user or move them to another department',
@@ -87,6 +90,7 @@ export class UsersController {
   }
 
   @Post(':id/disable')
+  @Audited({ action: 'users.disable', resourceType: 'users', resourceIdParam: 'id' })
   @HttpCode(200)
   @RequirePermission('users:update')
   @ApiOperation({
@@ -104,6 +108,7 @@ export class UsersController {
   }
 
   @Post(':id/enable')
+  @Audited({ action: 'users.enable', resourceType: 'users', resourceIdParam: 'id' })
   @HttpCode(200)
   @RequirePermission('users:update')
   @ApiOperation({

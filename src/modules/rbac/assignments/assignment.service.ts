@@ -3,6 +3,8 @@ import type { EntityManager } from 'typeorm';
 import { TransactionRunner } from '../../../core/database/transaction.runner';
 import { uuidv7 } from '../../../core/database/uuidv7';
 import { ValidationException } from '../../../core/exceptions/app.exception';
+import { diffChanges } from '../../audit/audit-changes';
+import { AuditService } from '../../audit/audit.service';
 import type { AuthUser } from '../../auth/auth-user';
 import { decide, type Grant } from '../decision/grant';
 import { GrantStore } from '../decision/grant.store';
@@ -29,6 +31,7 @@ export class AssignmentService {
     private readonly roles: RoleRepository,
     private readonly tx: TransactionRunner,
     private readonly grants: GrantStore,
+    private readonly audit: AuditService,
   ) {}
 
   async list(caller: AuthUser, userId: string): Promise<AssignmentRow[]> {
@@ -78,6 +81,8 @@ export class AssignmentService {
       });
       await this.assignments.insert(assignment, m);
       await this.invalidateAfterCommit(organizationId);
+      const granted = { userId, roleId: role.id, roleName: role.name, departmentId };
+      await this.record(caller, 'role-assignments.create', assignment.id, null, granted, m);
       return assignment.id;
     });
     const created = await this.assignments.findOne(organizationId, id);
@@ -114,12 +119,38 @@ export class AssignmentService {
       }
       await this.assignments.delete(assignment.id, m);
       await this.invalidateAfterCommit(organizationId);
+      const { roleId, roleName, departmentId } = assignment;
+      const revoked = { userId, roleId, roleName, departmentId };
+      await this.record(caller, 'role-assignments.delete', assignment.id, revoked, null, m);
     });
   }
 
   private async assertUser(organizationId: string, userId: string, m?: EntityManager): Promise<void> {
     if (!(await this.assignments.userExists(organizationId, userId, m)))
       throw new RbacException(RbacExceptionCode.NotFound, 'No such user.');
+  }
+
+  /** The audit entry of a change, in the change's transaction: both commit or neither does. */
+  private async record(
+    caller: AuthUser,
+    action: string,
+    assignmentId: string,
+    before: Record<string, unknown> | null,
+    after: Record<string, unknown> | null,
+    m: EntityManager,
+  ): Promise<void> {
+    await this.audit.record(
+      {
+        organizationId: caller.organizationId,
+        actorId: caller.id,
+        action,
+        resourceType: 'role-assignments',
+        resourceId: assignmentId,
+        outcome: 'success',
+        changes: diffChanges(before, after),
+      },
+      m,
+    );
   }
 
   private invalidateAfterCommit(organizationId: string): Promise<void> {

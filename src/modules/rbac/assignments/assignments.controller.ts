@@ -4,7 +4,7 @@ import { ApiProblems } from '../../../core/http/api-problems.decorator';
 import type { AuthUser } from '../../auth/auth-user';
 import { CurrentUser } from '../../auth/auth.decorators';
 import { RequirePermission } from '../decision/require-permission.decorator';
-import type { GrantScopeDto } from '../rbac.dto';
+import { GrantScopeDto } from '../rbac.dto';
 import {
   CreateRoleAssignmentDto,
   EffectivePermissionDto,
@@ -14,16 +14,13 @@ import {
 } from './assignment.dto';
 import type { AssignmentRow } from './assignment.repository';
 import { AssignmentService } from './assignment.service';
-
-function scopeOf(departmentId: string | null): GrantScopeDto {
-  return departmentId ? { type: 'department', departmentId } : { type: 'organization' };
-}
+import { AuditedInService } from '../../audit/audited.decorator';
 
 function toDto(row: AssignmentRow): RoleAssignmentDto {
   return {
     id: row.id,
     role: { id: row.roleId, name: row.roleName, systemKey: row.roleSystemKey },
-    scope: scopeOf(row.departmentId),
+    scope: GrantScopeDto.of(row.departmentId),
     createdBy: row.createdBy,
     createdAt: row.createdAt,
   };
@@ -46,6 +43,7 @@ export class AssignmentsController {
   }
 
   @Post('roles')
+  @AuditedInService('AssignmentService, in the transaction of the change')
   @RequirePermission('roles:assign')
   @ApiOperation({
     summary: 'Assign a role to the user, organization-wide or in one department subtree',
@@ -65,6 +63,7 @@ export class AssignmentsController {
   }
 
   @Delete('roles/:assignmentId')
+  @AuditedInService('AssignmentService, in the transaction of the change')
   @HttpCode(204)
   @RequirePermission('roles:assign')
   @ApiOperation({
@@ -85,7 +84,7 @@ export class AssignmentsController {
     return (await this.assignments.effectiveGrants(user, params.id)).map((grant) => ({
       pattern: grant.pattern,
       role: { id: grant.roleId, name: grant.roleName },
-      scope: scopeOf(grant.departmentId),
+      scope: GrantScopeDto.of(grant.departmentId),
     }));
   }
 }

@@ -2,6 +2,7 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { IS_PUBLIC } from '../../../core/http/public.decorator';
+import { AuditService } from '../../audit/audit.service';
 import { RbacException, RbacExceptionCode } from '../rbac.exception';
 import { holdsAnywhere } from './grant';
 import { GrantStore } from './grant.store';
@@ -19,15 +20,18 @@ export class PermissionGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly grants: GrantStore,
+    private readonly audit: AuditService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const permission = this.requiredPermission(context);
     if (!permission) return true;
-    const user = context.switchToHttp().getRequest<FastifyRequest>().user;
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const user = request.user;
     if (!user) return true; // public route: the JWT guard let it through
     if (holdsAnywhere(await this.grants.grantsOf(user.organizationId, user.id), permission)) return true;
+    await this.audit.recordDenied(user, permission, { route: `${request.method} ${request.routeOptions.url ?? ''}` });
     throw new RbacException(RbacExceptionCode.PermissionDenied, `This needs the permission ${permission}.`, {
       permission,
     });

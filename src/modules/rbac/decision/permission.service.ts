@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AuditService } from '../../audit/audit.service';
 import type { AuthUser } from '../../auth/auth-user';
 import { RbacException, RbacExceptionCode } from '../rbac.exception';
 import { decide, readableScope, type Decision, type Grant } from './grant';
@@ -22,6 +23,7 @@ export class PermissionService {
   constructor(
     private readonly grants: GrantStore,
     private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
   ) {}
 
   grantsOf(user: Pick<AuthUser, 'id' | 'organizationId'>): Promise<Grant[]> {
@@ -53,6 +55,7 @@ export class PermissionService {
     const read = readPermission ?? `${permission.split(':')[0]}:read`;
     if (!decide(grants, read, targetPath).allowed)
       throw new RbacException(RbacExceptionCode.NotFound, 'No such resource.');
+    await this.audit.recordDenied(user, permission, { departmentId });
     throw new RbacException(RbacExceptionCode.PermissionDenied, `This needs the permission ${permission} here.`, {
       permission,
     });

@@ -1,10 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { trim } from '../../../core/http/transforms';
 import { PageQueryDto } from '../../../core/pagination/page-query.dto';
 import type { Department } from './department.entity';
-
-const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
 
 export class DepartmentDto {
   /** @example 019ac2f0-5b7a-7c3e-9a51-6f1d0e2b4c88 */

@@ -17,6 +17,7 @@ import {
 } from './department.dto';
 import { DEPARTMENT_LIST } from './department.repository';
 import { DepartmentsService } from './departments.service';
+import { AuditedInService } from '../../audit/audited.decorator';
 
 @ApiTags('departments')
 @ApiProblems(401)
@@ -59,6 +60,7 @@ export class DepartmentsController {
   }
 
   @Post()
+  @AuditedInService('DepartmentsService, in the transaction of the change')
   @RequirePermission('departments:create')
   @ApiOperation({
     summary: 'Create a department',
@@ -73,6 +75,7 @@ export class DepartmentsController {
   }
 
   @Patch(':id')
+  @AuditedInService('DepartmentsService, in the transaction of the change')
   @RequirePermission('departments:update')
   @ApiOperation({
     summary: 'Rename or move a department',
@@ -92,6 +95,7 @@ export class DepartmentsController {
   }
 
   @Delete(':id')
+  @AuditedInService('DepartmentsService, in the transaction of the change')
   @HttpCode(204)
   @RequirePermission('departments:delete')
   @ApiOperation({

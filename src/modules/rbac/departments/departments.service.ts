@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { QueryFailedError, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { TransactionRunner } from '../../../core/database/transaction.runner';
+import { isUniqueViolation } from '../../../core/database/unique-violation';
 import { uuidv7 } from '../../../core/database/uuidv7';
 import type { Page } from '../../../core/pagination/page.dto';
 import { Paginator } from '../../../core/pagination/paginator';
+import { diffChanges } from '../../audit/audit-changes';
+import { AuditService } from '../../audit/audit.service';
 import type { AuthUser } from '../../auth/auth-user';
 import { GrantStore } from '../decision/grant.store';
 import { PermissionService } from '../decision/permission.service';
@@ -19,11 +22,7 @@ import { DEPARTMENT_LIST, DepartmentRepository } from './department.repository';
 
 const READ = 'departments:read';
 
-function isSiblingNameConflict(error: unknown): boolean {
-  if (!(error instanceof QueryFailedError)) return false;
-  const driverError = error.driverError as { code?: string; constraint?: string };
-  return driverError.code === '23505' && driverError.constraint === 'departments_sibling_name_idx';
-}
+const isSiblingNameConflict = (error: unknown) => isUniqueViolation(error, 'departments_sibling_name_idx');
 
 /**
  * The department tree of an organization. Every change takes the organization's tree lock, re-reads what
@@ -38,6 +37,7 @@ export class DepartmentsService {
     private readonly grants: GrantStore,
     private readonly transactions: TransactionRunner,
     private readonly paginator: Paginator,
+    private readonly audit: AuditService,
   ) {}
 
   async list(user: AuthUser, query: ListDepartmentsQueryDto): Promise<Page<Department>> {
@@ -91,6 +91,14 @@ export class DepartmentsService {
         updatedAt: now,
       };
       await this.departments.insert(manager, department);
+      await this.record(
+        user,
+        'departments.create',
+        id,
+        null,
+        { name: department.name, parentId: department.parentId },
+        manager,
+      );
       return department;
     });
   }
@@ -108,18 +116,26 @@ export class DepartmentsService {
     }
     await this.change(user.organizationId, 'name', async (manager) => {
       const department = await this.find(user, id, 'id', manager);
+      const before = { name: department.name, parentId: department.parentId };
+      const after = {
+        name: body.name ?? department.name,
+        parentId: moving ? (body.parentId ?? null) : department.parentId,
+      };
       if (body.name !== undefined && body.name !== department.name)
         await this.departments.rename(manager, department, body.name);
-      if (!moving) return;
-      const newParent = body.parentId ? await this.find(user, body.parentId, 'parentId', manager) : null;
-      if (newParent?.path.startsWith(department.path)) {
-        throw new RbacException(
-          RbacExceptionCode.DepartmentCycle,
-          'A department cannot move under itself or one of its descendants.',
-          { field: 'parentId' },
-        );
+      if (moving) {
+        const newParent = body.parentId ? await this.find(user, body.parentId, 'parentId', manager) : null;
+        if (newParent?.path.startsWith(department.path)) {
+          throw new RbacException(
+            RbacExceptionCode.DepartmentCycle,
+            'A department cannot move under itself or one of its descendants.',
+            { field: 'parentId' },
+          );
+        }
+        await this.departments.moveSubtree(manager, department, newParent);
       }
-      await this.departments.moveSubtree(manager, department, newParent);
+      // Last in the transaction: the organization's audit chain stays locked only until the commit.
+      await this.record(user, 'departments.update', id, before, after, manager);
     });
     return this.find(user, id);
   }
@@ -159,7 +175,34 @@ export class DepartmentsService {
         if (!empty) await this.departments.moveContents(manager, department, target);
       }
       await this.departments.delete(manager, department);
+      const before = { name: department.name, parentId: department.parentId };
+      await this.record(user, 'departments.delete', id, before, null, manager, { moveTo: moveTo ?? null, contents });
     });
+  }
+
+  /** The audit entry of a change, in the change's transaction: both commit or neither does. */
+  private async record(
+    user: AuthUser,
+    action: string,
+    departmentId: string,
+    before: Record<string, unknown> | null,
+    after: Record<string, unknown> | null,
+    manager: EntityManager,
+    details?: Record<string, unknown>,
+  ): Promise<void> {
+    await this.audit.record(
+      {
+        organizationId: user.organizationId,
+        actorId: user.id,
+        action,
+        resourceType: 'departments',
+        resourceId: departmentId,
+        outcome: 'success',
+        changes: diffChanges(before, after),
+        details,
+      },
+      manager,
+    );
   }
 
   /** Looks a department up in the caller's organization: any other id is a 404 naming the field. */

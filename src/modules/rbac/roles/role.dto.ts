@@ -1,10 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsBoolean, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
+import { trim } from '../../../core/http/transforms';
 import { SYSTEM_ROLES, type SystemRoleKey } from '../system-roles';
 import type { Role } from './role.entity';
-
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class RoleDto {
   id: string;

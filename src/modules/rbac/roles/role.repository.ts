@@ -5,6 +5,8 @@ import { Role, RoleAssignment, RolePermission } from './role.entity';
 
 const SYSTEM_ROLE_KEYS = Object.keys(SYSTEM_ROLES) as SystemRoleKey[];
 
+type RowLock = 'pessimistic_write' | 'pessimistic_read';
+
 export interface RoleWithPermissions {
   role: Role;
   permissions: string[];
@@ -37,32 +39,22 @@ export class RoleRepository {
   }
 
   /** The role if it belongs to the organization; `lock` takes a row lock until the transaction ends. */
-  async find(
-    organizationId: string,
-    id: string,
-    manager?: EntityManager,
-    lock?: 'pessimistic_write' | 'pessimistic_read',
-  ): Promise<Role | null> {
-    const qb = this.m(manager)
-      .getRepository(Role)
-      .createQueryBuilder('r')
-      .where('r.id = :id AND r.organizationId = :organizationId', { id, organizationId });
-    if (lock) qb.setLock(lock);
-    return qb.getOne();
+  find(organizationId: string, id: string, manager?: EntityManager, lock?: RowLock): Promise<Role | null> {
+    return this.findOne('r.id = :id AND r.organizationId = :organizationId', { id, organizationId }, manager, lock);
   }
 
-  async findSystemRole(
+  findSystemRole(
     organizationId: string,
     systemKey: string,
     manager?: EntityManager,
-    lock?: 'pessimistic_write' | 'pessimistic_read',
+    lock?: RowLock,
   ): Promise<Role | null> {
-    const qb = this.m(manager)
-      .getRepository(Role)
-      .createQueryBuilder('r')
-      .where('r.organizationId = :organizationId AND r.systemKey = :systemKey', { organizationId, systemKey });
-    if (lock) qb.setLock(lock);
-    return qb.getOne();
+    return this.findOne(
+      'r.organizationId = :organizationId AND r.systemKey = :systemKey',
+      { organizationId, systemKey },
+      manager,
+      lock,
+    );
   }
 
   async permissionsOf(roleIds: string[], manager?: EntityManager): Promise<Map<string, string[]>> {
@@ -124,6 +116,18 @@ export class RoleRepository {
 
   async deleteAssignmentsOf(roleId: string, manager: EntityManager): Promise<void> {
     await manager.delete(RoleAssignment, { roleId });
+  }
+
+  /** The role (alias `r`) matching `where`, optionally row-locked. */
+  private findOne(
+    where: string,
+    parameters: Record<string, unknown>,
+    manager?: EntityManager,
+    lock?: RowLock,
+  ): Promise<Role | null> {
+    const qb = this.m(manager).getRepository(Role).createQueryBuilder('r').where(where, parameters);
+    if (lock) qb.setLock(lock);
+    return qb.getOne();
   }
 
   private async insertPermissions(roleId: string, permissions: string[], manager: EntityManager): Promise<void> {

@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { TransactionRunner } from '../../../core/database/transaction.runner';
 import { uuidv7 } from '../../../core/database/uuidv7';
+import { diffChanges } from '../../audit/audit-changes';
+import { AuditService } from '../../audit/audit.service';
 import type { AuthUser } from '../../auth/auth-user';
 import { patternsNotHeld } from '../assignments/escalation';
 import { decide, type Grant } from '../decision/grant';
@@ -29,6 +32,7 @@ export class RoleService {
     private readonly tx: TransactionRunner,
     private readonly grants: GrantStore,
     private readonly catalog: PermissionCatalog,
+    private readonly audit: AuditService,
   ) {}
 
   list(organizationId: string): Promise<RoleWithPermissions[]> {
@@ -59,6 +63,14 @@ export class RoleService {
       });
       await this.roles.insert(role, permissions, m);
       await this.invalidateAfterCommit(caller.organizationId);
+      await this.record(
+        caller,
+        'roles.create',
+        role.id,
+        null,
+        { name: role.name, description: role.description, permissions },
+        m,
+      );
       return role;
     });
     return { role: created, permissions };
@@ -80,6 +92,8 @@ export class RoleService {
       await this.roles.update(id, changes, m);
       // The role's name travels in cached grants (rbac/check, effective permissions).
       await this.invalidateAfterCommit(caller.organizationId);
+      const before = { name: role.name, description: role.description };
+      await this.record(caller, 'roles.update', id, before, { ...before, ...changes }, m);
     });
     return this.get(caller.organizationId, id);
   }
@@ -99,6 +113,14 @@ export class RoleService {
       );
       await this.roles.replacePermissions(id, permissions, m);
       await this.invalidateAfterCommit(caller.organizationId);
+      await this.record(
+        caller,
+        'roles.permissions.update',
+        id,
+        { permissions: [...current].sort() },
+        { permissions },
+        m,
+      );
     });
     return this.get(caller.organizationId, id);
   }
@@ -133,9 +155,12 @@ export class RoleService {
           { permission: 'roles:assign' },
         );
       }
+      const permissions = (await this.roles.permissionsOf([id], m)).get(id) ?? [];
       await this.roles.deleteAssignmentsOf(id, m);
       await this.roles.delete(id, m);
       await this.invalidateAfterCommit(caller.organizationId);
+      const before = { name: role.name, description: role.description, permissions };
+      await this.record(caller, 'roles.delete', id, before, null, m, { removedAssignments: assignments.length });
     });
   }
 
@@ -144,6 +169,7 @@ export class RoleService {
     const grants = await this.grants.grantsOf(caller.organizationId, caller.id);
     // With no target department, decide() counts organization-wide grants only.
     if (!decide(grants, permission, null).allowed) {
+      await this.audit.recordDenied(caller, permission, { scope: 'organization' });
       throw new RbacException(
         RbacExceptionCode.PermissionDenied,
         `This needs the permission ${permission} organization-wide.`,
@@ -163,6 +189,31 @@ export class RoleService {
       });
     }
     return unique;
+  }
+
+  /** The audit entry of a change, in the change's transaction: both commit or neither does. */
+  private async record(
+    caller: AuthUser,
+    action: string,
+    roleId: string,
+    before: Record<string, unknown> | null,
+    after: Record<string, unknown> | null,
+    m: EntityManager,
+    details?: Record<string, unknown>,
+  ): Promise<void> {
+    await this.audit.record(
+      {
+        organizationId: caller.organizationId,
+        actorId: caller.id,
+        action,
+        resourceType: 'roles',
+        resourceId: roleId,
+        outcome: 'success',
+        changes: diffChanges(before, after),
+        details,
+      },
+      m,
+    );
   }
 
   private invalidateAfterCommit(organizationId: string): Promise<void> {

@@ -14,6 +14,7 @@ import {
 } from './role.dto';
 import type { RoleWithPermissions } from './role.repository';
 import { RoleService } from './role.service';
+import { AuditedInService } from '../../audit/audited.decorator';
 
 const toDto = ({ role, permissions }: RoleWithPermissions): RoleDto => RoleDto.from(role, permissions);
 
@@ -41,6 +42,7 @@ export class RolesController {
   }
 
   @Post()
+  @AuditedInService('RoleService, in the transaction of the change')
   @RequirePermission('roles:create')
   @ApiOperation({
     summary: 'Create a role',
@@ -55,6 +57,7 @@ export class RolesController {
   }
 
   @Patch(':id')
+  @AuditedInService('RoleService, in the transaction of the change')
   @RequirePermission('roles:update')
   @ApiOperation({ summary: 'Rename a role or change its description (system roles cannot be renamed: 409)' })
   @ApiOkResponse({ type: RoleDto })
@@ -68,6 +71,7 @@ export class RolesController {
   }
 
   @Put(':id/permissions')
+  @AuditedInService('RoleService, in the transaction of the change')
   @RequirePermission('roles:update')
   @ApiOperation({
     summary: "Replace a role's permissions",
@@ -87,6 +91,7 @@ export class RolesController {
   }
 
   @Delete(':id')
+  @AuditedInService('RoleService, in the transaction of the change')
   @HttpCode(204)
   @RequirePermission('roles:delete')
   @ApiOperation({

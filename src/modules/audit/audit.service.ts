@@ -1,0 +1,162 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { currentContext } from '../../core/context/request-context';
+import { TransactionRunner } from '../../core/database/transaction.runner';
+import { uuidv7 } from '../../core/database/uuidv7';
+import { redactSecrets, type AuditChanges } from './audit-changes';
+import { auditHash } from './audit-hash';
+import type { AuditLog, AuditOutcome } from './audit-log.entity';
+
+/** What a caller knows about an event; the service adds id, time, chain position and hash. */
+export interface AuditEntry {
+  organizationId: string | null;
+  actorId: string | null;
+  action: string;
+  resourceType?: string | null;
+  resourceId?: string | null;
+  outcome: AuditOutcome;
+  /** ip, userAgent, requestId: when left undefined, taken from the current request's context. */
+  ip?: string | null;
+  userAgent?: string | null;
+  requestId?: string | null;
+  /** Changed fields only: build it with diffChanges(before, after). Secrets are redacted again here. */
+  changes?: AuditChanges | null;
+  details?: Record<string, unknown> | null;
+}
+
+interface ChainHead {
+  seq: string;
+  hash: string;
+}
+
+/**
+ * Appends entries to the audit log, synchronously, in PostgreSQL: never through Redis or the queue, so an
+ * outage of either cannot lose an entry. Each organization's entries form one hash chain; its head row in
+ * audit_chain_heads is locked (FOR UPDATE) while an entry takes the next seq, so concurrent writers of one
+ * organization queue up there and the chain stays unbroken. The lock lasts until the transaction ends:
+ * callers record as the last step of their transaction.
+ */
+@Injectable()
+export class AuditService {
+  private readonly logger = new Logger(AuditService.name);
+
+  constructor(
+    private readonly tx: TransactionRunner,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  /**
+   * Records in `manager`'s transaction (the entry commits with the change, or not at all); without one, in
+   * the surrounding TransactionRunner transaction if any, else in a transaction of its own.
+   */
+  record(entry: AuditEntry, manager?: EntityManager): Promise<AuditLog> {
+    if (manager) return this.append(entry, manager);
+    return this.tx.run((m) => this.append(entry, m));
+  }
+
+  /**
+   * Records in a transaction of its own even inside another one: for denied checks, whose request is about
+   * to fail and roll its transaction back.
+   */
+  recordDetached(entry: AuditEntry): Promise<AuditLog> {
+    return this.dataSource.transaction('READ COMMITTED', (m) => this.append(entry, m));
+  }
+
+  /**
+   * For event listeners: never throws (a failed write is logged), and inside a surrounding transaction it
+   * writes under a savepoint, so a failed write cannot abort the caller's transaction.
+   */
+  async recordSafely(entry: AuditEntry): Promise<void> {
+    try {
+      await this.tx.run((m) => m.transaction((inner) => this.append(entry, inner)));
+    } catch (error) {
+      this.logger.error({ err: error, action: entry.action }, 'audit entry could not be written');
+    }
+  }
+
+  /**
+   * A denied permission check: written in a transaction of its own (the request is about to fail), and a
+   * failed write is logged without replacing the 403. Only the denied path pays for it.
+   */
+  async recordDenied(
+    user: { id: string; organizationId: string },
+    permission: string,
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
+    try {
+      await this.recordDetached({
+        organizationId: user.organizationId,
+        actorId: user.id,
+        action: 'permission.denied',
+        resourceType: permission.split(':')[0] ?? null,
+        outcome: 'denied',
+        details: { permission, ...details },
+      });
+    } catch (error) {
+      this.logger.error({ err: error, permission }, 'audit entry for a denied check could not be written');
+    }
+  }
+
+  private async append(entry: AuditEntry, m: EntityManager): Promise<AuditLog> {
+    const chainKey = entry.organizationId ?? 'global';
+    // One statement creates the head if missing and locks it (DO UPDATE takes the row lock): the lock is held
+    // from here to commit, so every round trip inside it costs the whole organization's audit throughput.
+    const [head] = await m.query<ChainHead[]>(
+      `INSERT INTO audit_chain_heads (chain_key, seq, hash) VALUES ($1, 0, '')
+       ON CONFLICT (chain_key) DO UPDATE SET seq = audit_chain_heads.seq
+       RETURNING seq, hash`,
+      [chainKey],
+    );
+    const previousSeq = Number(head?.seq ?? 0);
+    // Taken under the lock: within a chain, time never goes backwards as seq goes up.
+    const occurredAt = new Date();
+    const context = currentContext();
+    const fields: Omit<AuditLog, 'hash'> = {
+      id: uuidv7(occurredAt.getTime()),
+      occurredAt,
+      organizationId: entry.organizationId,
+      actorId: entry.actorId,
+      action: entry.action,
+      resourceType: entry.resourceType ?? null,
+      resourceId: entry.resourceId ?? null,
+      outcome: entry.outcome,
+      ip: entry.ip === undefined ? (context?.ip ?? null) : entry.ip,
+      userAgent: entry.userAgent === undefined ? (context?.userAgent ?? null) : entry.userAgent,
+      requestId: entry.requestId === undefined ? (context?.requestId ?? null) : entry.requestId,
+      changes: entry.changes ? redactSecrets(entry.changes) : null,
+      details: entry.details ? redactSecrets(entry.details) : null,
+      chainKey,
+      seq: previousSeq + 1,
+      prevHash: previousSeq > 0 && head?.hash ? head.hash : null,
+    };
+    const row: AuditLog = { ...fields, hash: auditHash(fields) };
+    await m.query(
+      `WITH entry AS (
+         INSERT INTO audit_logs (id, occurred_at, organization_id, actor_id, action, resource_type, resource_id, outcome,
+           ip, user_agent, request_id, changes, details, chain_key, seq, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+       )
+       UPDATE audit_chain_heads SET seq = $15, hash = $17 WHERE chain_key = $14`,
+      [
+        row.id,
+        row.occurredAt,
+        row.organizationId,
+        row.actorId,
+        row.action,
+        row.resourceType,
+        row.resourceId,
+        row.outcome,
+        row.ip,
+        row.userAgent,
+        row.requestId,
+        row.changes === null ? null : JSON.stringify(row.changes),
+        row.details === null ? null : JSON.stringify(row.details),
+        row.chainKey,
+        row.seq,
+        row.prevHash,
+        row.hash,
+      ],
+    );
+    return row;
+  }
+}

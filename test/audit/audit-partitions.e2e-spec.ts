@@ -1,0 +1,159 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { INestApplicationContext } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Queue } from 'bullmq';
+import { DataSource } from 'typeorm';
+import type { KeysetPageOptions } from '../../src/core/pagination/keyset';
+import { QueueName } from '../../src/core/queue/queue-names';
+import { AUDIT_LOG_LIST, AuditLogRepository, type AuditLogFilter } from '../../src/modules/audit/audit-log.repository';
+import { AuditPartitionsService } from '../../src/modules/audit/audit-partitions.service';
+import { AUDIT_PARTITIONS_EVERY_MS, AUDIT_PARTITIONS_SCHEDULER } from '../../src/modules/audit/audit.jobs';
+import { insertAuditEntries, monthStart, partitionOf } from '../helpers/audit-fixtures';
+import { bearer, registerOwner, type TestAccount } from '../helpers/auth';
+import { createTestApp, createTestWorker } from '../helpers/test-app';
+import { waitFor } from '../helpers/wait-for';
+
+interface PartitionsBody {
+  partitions: {
+    name: string;
+    isDefault: boolean;
+    from: string | null;
+    to: string | null;
+    estimatedRows: number | null;
+  }[];
+  defaultPartitionRows: number;
+}
+
+type PlanNode = { 'Relation Name'?: string; Plans?: PlanNode[] };
+
+/** Every table a plan reads. */
+function relationsOf(node: PlanNode): string[] {
+  return [...(node['Relation Name'] ? [node['Relation Name']] : []), ...(node.Plans ?? []).flatMap(relationsOf)];
+}
+
+const DAY = 86_400_000;
+
+describe('Audit log partitions', () => {
+  let app: NestFastifyApplication;
+  let worker: INestApplicationContext | undefined;
+  let db: DataSource;
+  let owner: TestAccount;
+
+  beforeAll(async () => {
+    app = await createTestApp({ METRICS_ENABLED: 'true' });
+    db = app.get(DataSource);
+    owner = await registerOwner(app, 'partitions');
+  });
+
+  afterAll(async () => {
+    await worker?.close();
+    await app.close();
+  });
+
+  const exists = async (name: string) =>
+    (await db.query<{ found: boolean }[]>('SELECT to_regclass($1) IS NOT NULL AS found', [name]))[0].found;
+
+  it('should create months ahead and drop months past retention when the worker runs the job', async () => {
+    const old = 'audit_logs_2020_01';
+    const ahead = partitionOf(monthStart(3));
+    await db.query(`CREATE TABLE ${old} PARTITION OF audit_logs FOR VALUES FROM ('2020-01-01') TO ('2020-02-01')`);
+    // The last month the default keeps ahead (3): nothing writes there, so the job must create it again.
+    await db.query(`DROP TABLE ${ahead}`);
+
+    worker = await createTestWorker();
+    const scheduler = await waitFor(
+      () =>
+        app
+          .get<Queue>(getQueueToken(QueueName.Audit))
+          .getJobScheduler(AUDIT_PARTITIONS_SCHEDULER)
+          .then((s) => s ?? undefined),
+      { what: 'the audit-partitions job scheduler' },
+    );
+    expect(Number(scheduler.every)).toBe(AUDIT_PARTITIONS_EVERY_MS);
+    // The scheduler's first run may already have happened in another spec's worker; run the job once more.
+    await app.get<Queue>(getQueueToken(QueueName.Audit)).add('maintain-partitions', { payload: {}, requestId: null });
+
+    await waitFor(async () => ((await exists(ahead)) && !(await exists(old)) ? true : undefined), {
+      what: `${ahead} created and ${old} dropped`,
+      timeoutMs: 20000,
+    });
+  });
+
+  it('should report rows that fell into the default partition', async () => {
+    // No monthly partition exists for 2019: the row lands in audit_logs_default.
+    const [row] = await insertAuditEntries(db, owner.organizationId, [
+      { occurredAt: new Date('2019-06-15T12:00:00Z') },
+    ]);
+    const [located] = await db.query<{ partition: string }[]>(
+      'SELECT tableoid::regclass::text AS partition FROM audit_logs WHERE id = $1',
+      [row.id],
+    );
+    expect(located.partition).toBe('audit_logs_default');
+
+    const res = await app.inject({ url: '/api/v1/audit-logs/partitions', headers: bearer(owner.accessToken) });
+    expect(res.statusCode).toBe(200);
+    const body = res.json<PartitionsBody>();
+    expect(body.defaultPartitionRows).toBeGreaterThanOrEqual(1);
+    const current = monthStart(0);
+    expect(body.partitions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'audit_logs_default', isDefault: true, from: null, to: null }),
+        expect.objectContaining({
+          name: partitionOf(current),
+          isDefault: false,
+          from: current.toISOString(),
+          to: monthStart(1).toISOString(),
+        }),
+      ]),
+    );
+
+    const maintained = await app.get(AuditPartitionsService).maintain();
+    expect(maintained.defaultPartitionRows).toBeGreaterThanOrEqual(1);
+
+    const metrics = await app.inject('/metrics');
+    const gauge = /^audit_default_partition_rows (\d+)$/m.exec(metrics.body);
+    expect(Number(gauge?.[1])).toBeGreaterThanOrEqual(1);
+  });
+
+  describe('partition pruning', () => {
+    const explain = async (filter: AuditLogFilter, after?: KeysetPageOptions['after']): Promise<string[]> => {
+      const page: KeysetPageOptions = {
+        sort: AUDIT_LOG_LIST.sorts[0],
+        direction: 'desc',
+        limit: 20,
+        idColumn: 'a.id',
+        after,
+      };
+      const [sql, parameters] = app
+        .get(AuditLogRepository)
+        .listQuery(owner.organizationId, filter, page)
+        .getQueryAndParameters();
+      const [{ 'QUERY PLAN': plan }] = await db.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
+        `EXPLAIN (FORMAT JSON) ${sql}`,
+        parameters,
+      );
+      return [...new Set(relationsOf(plan[0].Plan))];
+    };
+
+    it('should read only that month partition when the list is bounded by one day', async () => {
+      const day = new Date(monthStart(2).getTime() + 14 * DAY);
+      const month = partitionOf(day);
+      expect(await explain({ from: day, to: new Date(day.getTime() + DAY) })).toEqual([month]);
+      expect(await explain({ from: day, to: new Date(day.getTime() + DAY), action: 'customers.update' })).toEqual([
+        month,
+      ]);
+      expect(
+        await explain(
+          { from: day, to: new Date(day.getTime() + DAY) },
+          { value: new Date(day.getTime() + 3600_000), id: owner.userId },
+        ),
+      ).toEqual([month]);
+    });
+
+    it('should read exactly the months a range spans', async () => {
+      const from = new Date(monthStart(1).getTime() + 20 * DAY);
+      const to = new Date(monthStart(2).getTime() + 5 * DAY);
+      expect((await explain({ from, to })).sort()).toEqual([partitionOf(from), partitionOf(to)].sort());
+    });
+  });
+});
