@@ -5,6 +5,7 @@ import type { AppConfig } from './config/app.config';
 import { ConfigModule } from './config/config.module';
 import { CacheModule } from './core/cache/cache.module';
 import { DatabaseModule } from './core/database/database.module';
+import { IdempotencyModule } from './core/idempotency/idempotency.module';
 import { LifecycleModule } from './core/lifecycle/lifecycle.module';
 import { LoggingModule } from './core/logging/logging.module';
 import { MailModule } from './core/mail/mail.module';
@@ -17,6 +18,8 @@ import { RedisModule } from './core/redis/redis.module';
 import { SecurityModule } from './core/security/security.module';
 import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
+import { CustomersModule } from './modules/customers/customers.module';
+import { CustomersExtrasModule } from './modules/customers/customers-extras.module';
 import { JwtAuthGuard } from './modules/auth/jwt-auth.guard';
 import { HealthModule } from './modules/health/health.module';
 import { OrganizationsApiModule } from './modules/organizations/organizations-api.module';
@@ -56,7 +59,10 @@ export class AppModule {
         AuthModule,
         OrganizationsApiModule,
         UsersApiModule,
+        CustomersModule,
         SystemModule,
+        IdempotencyModule,
+        CustomersExtrasModule,
         ...extraModules,
       ],
       providers: [

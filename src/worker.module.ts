@@ -9,6 +9,7 @@ import { MailWorkerModule } from './core/mail/mail-worker.module';
 import { QueueModule } from './core/queue/queue.module';
 import { RedisModule } from './core/redis/redis.module';
 import { AuditWorkerModule } from './modules/audit/audit-worker.module';
+import { CustomersWorkerModule } from './modules/customers/customers-worker.module';
 import { SystemWorkerModule } from './modules/system/system-worker.module';
 
 /** Worker root: queue processors and schedulers, no HTTP server. */
@@ -28,6 +29,7 @@ export class WorkerModule {
         MailWorkerModule,
         SystemWorkerModule,
         AuditWorkerModule,
+        CustomersWorkerModule,
       ],
     };
   }

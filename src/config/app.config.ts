@@ -1,8 +1,10 @@
 import { auditEnv } from './audit.config';
 import { authEnv, DEV_PASSWORD_PEPPER, DEV_TOTP_ENCRYPTION_KEY } from './auth.config';
+import { customersEnv } from './customers.config';
 import { databaseEnv } from './database.config';
 import { ConfigError, readEnv, type EnvValues, type RawEnv } from './env-var';
 import { httpEnv } from './http.config';
+import { idempotencyEnv } from './idempotency.config';
 import { jwtEnv } from './jwt.config';
 import { loggingEnv } from './logging.config';
 import { mailEnv } from './mail.config';
@@ -27,6 +29,8 @@ export const envSchema = {
   ...mailEnv,
   ...workerEnv,
   ...auditEnv,
+  ...customersEnv,
+  ...idempotencyEnv,
   ...seedEnv,
 };
 
@@ -98,6 +102,8 @@ export class AppConfig {
   readonly mail: { smtpUrl?: string; from: string; outboxDir: string; publicAppUrl: string };
   readonly worker: { concurrency: number };
   readonly audit: { partitionsAheadMonths: number; retentionMonths: number };
+  readonly customers: { importMaxBytes: number };
+  readonly idempotency: { ttlSeconds: number; lockSeconds: number };
   readonly seed: { enabled: boolean; organizationName: string; adminEmail: string; adminPassword?: string };
   private readonly usesDevSecrets: { pepper: boolean; totpKey: boolean };
 
@@ -174,6 +180,8 @@ export class AppConfig {
       partitionsAheadMonths: env.AUDIT_PARTITIONS_AHEAD_MONTHS,
       retentionMonths: env.AUDIT_RETENTION_MONTHS,
     };
+    this.customers = { importMaxBytes: env.CUSTOMER_IMPORT_MAX_BYTES };
+    this.idempotency = { ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS, lockSeconds: env.IDEMPOTENCY_LOCK_SECONDS };
     this.seed = {
       enabled: env.SEED_DEMO,
       organizationName: env.DEMO_ORGANIZATION_NAME,

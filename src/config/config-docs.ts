@@ -17,6 +17,8 @@ const GROUP_OF: Record<string, string> = {
   SMTP_URL: 'Mail',
   WORKER_CONCURRENCY: 'Worker',
   AUDIT_PARTITIONS_AHEAD_MONTHS: 'Audit',
+  CUSTOMER_IMPORT_MAX_BYTES: 'Customers',
+  IDEMPOTENCY_TTL_SECONDS: 'Idempotency',
   SEED_DEMO: 'Demo data',
 };
 

@@ -52,6 +52,13 @@ export async function configureHttpPipeline(
     });
   }
 
+  // CSV uploads (POST /customers/import) arrive as text/csv, as a string, with a size limit of their own
+  // (CUSTOMER_IMPORT_MAX_BYTES; over it Fastify answers 413 before anything is buffered past the limit).
+  fastify.addContentTypeParser(
+    'text/csv',
+    { parseAs: 'string', bodyLimit: config.customers.importMaxBytes },
+    (_request, body, done) => done(null, body),
+  );
   fastify.decorateRequest('timeoutTimer', null);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);

@@ -6,6 +6,7 @@ export const QueueName = {
   System: 'system',
   Mail: 'mail',
   Audit: 'audit',
+  Customers: 'customers',
 } as const;
 
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];

@@ -5,7 +5,8 @@ import { parseSort } from '../../core/pagination/sort';
 import type { AuthUser } from '../auth/auth-user';
 import type { AuditLog } from './audit-log.entity';
 import { AUDIT_LOG_LIST, AuditLogRepository, type AuditLogFilter } from './audit-log.repository';
-import { csvLine, csvRow, EXPORT_COLUMNS, ndjsonRow } from './audit-export.format';
+import { csvLine } from '../../core/csv/csv-writer';
+import { csvRow, EXPORT_COLUMNS, ndjsonRow } from './audit-export.format';
 import type { ExportAuditLogsQueryDto, ExportFormat } from './audit-query.dto';
 import { filterOf } from './audit-query.service';
 

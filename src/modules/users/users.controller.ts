@@ -2,14 +2,15 @@ import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Query, Re
 import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiProblems } from '../../core/http/api-problems.decorator';
+import { versionEtag, versionFromIfMatch } from '../../core/http/etag';
 import { ApiPageResponse, type Page } from '../../core/pagination/page.dto';
 import { ApiSortQuery } from '../../core/pagination/page-query.dto';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/auth.decorators';
 import { RequirePermission } from '../rbac/decision/require-permission.decorator';
 import { CreateUserDto, ListUsersQueryDto, UpdateUserDto, UserDto, UserIdParams } from './user.dto';
-import { userEtag, versionFromIfMatch } from './user-etag';
 import type { User } from './user.entity';
+import { UserException, UserExceptionCode } from './user.exception';
 import { USER_LIST } from './users-admin.repository';
 import { UsersAdminService } from './users-admin.service';
 import { Audited } from '../audit/audited.decorator';
@@ -86,7 +87,7 @@ export class UsersController {
     @CurrentUser() caller: AuthUser,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<UserDto> {
-    return withEtag(reply, await this.admin.update(caller, id, body, versionFromIfMatch(ifMatch)));
+    return withEtag(reply, await this.admin.update(caller, id, body, versionFromIfMatch(ifMatch, staleIfMatch)));
   }
 
   @Post(':id/disable')
@@ -126,7 +127,10 @@ export class UsersController {
   }
 }
 
+const staleIfMatch = () =>
+  new UserException(UserExceptionCode.VersionMismatch, 'If-Match does not name a version of this user.');
+
 function withEtag(reply: FastifyReply, user: User): UserDto {
-  void reply.header('ETag', userEtag(user));
+  void reply.header('ETag', versionEtag(user));
   return UserDto.from(user);
 }

@@ -102,6 +102,7 @@ export class AssignmentService {
       if (!assignment) throw new RbacException(RbacExceptionCode.NotFound, 'No such role assignment.');
       const callerGrants = await this.grants.grantsOf(organizationId, caller.id);
       if (!decide(callerGrants, 'roles:assign', assignment.departmentPath).allowed) {
+        await this.audit.recordDenied(caller, 'roles:assign', { assignmentId, departmentId: assignment.departmentId });
         throw new RbacException(
           RbacExceptionCode.PermissionDenied,
           'Removing this assignment needs the permission roles:assign at its scope.',

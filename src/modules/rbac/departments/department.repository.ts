@@ -24,6 +24,8 @@ export interface DepartmentContents {
   members: number;
   /** Role assignments scoped to it. */
   roleAssignments: number;
+  /** Customers in it that are not deleted (deleted ones go to the parent department with it: see delete). */
+  customers: number;
 }
 
 /** A WHERE fragment from PermissionService.readableCondition. */
@@ -120,7 +122,9 @@ export class DepartmentRepository {
       `SELECT (SELECT count(*) FROM departments WHERE organization_id = $1 AND parent_id = $2)::int AS children,
               (SELECT count(*) FROM users WHERE organization_id = $1 AND department_id = $2)::int AS members,
               (SELECT count(*) FROM role_assignments WHERE organization_id = $1 AND department_id = $2)::int
-                AS "roleAssignments"`,
+                AS "roleAssignments",
+              (SELECT count(*) FROM customers
+                WHERE organization_id = $1 AND department_id = $2 AND deleted_at IS NULL)::int AS customers`,
       [department.organizationId, department.id],
     );
     return row;
@@ -128,7 +132,7 @@ export class DepartmentRepository {
 
   /**
    * Hands everything `department` holds to `target`: its children (subtrees and paths rewritten in one
-   * statement), its members and its role assignments. An assignment the user already has at the target
+   * statement), its members, its customers (deleted ones too) and its role assignments. An assignment the user already has at the target
    * would be a duplicate and is dropped instead.
    */
   async moveContents(manager: EntityManager, department: Department, target: Department): Promise<void> {
@@ -147,6 +151,11 @@ export class DepartmentRepository {
       department.id,
       target.id,
     ]);
+    await manager.query('UPDATE customers SET department_id = $3 WHERE organization_id = $1 AND department_id = $2', [
+      organizationId,
+      department.id,
+      target.id,
+    ]);
     await manager.query(
       `DELETE FROM role_assignments a
         WHERE a.organization_id = $1 AND a.department_id = $2
@@ -160,7 +169,15 @@ export class DepartmentRepository {
     );
   }
 
+  /**
+   * Soft-deleted customers do not block a delete (contents() does not count them) but still reference the
+   * department: they go to its parent (organization level for a root), where a restore finds them.
+   */
   async delete(manager: EntityManager, department: Department): Promise<void> {
+    await manager.query(
+      'UPDATE customers SET department_id = $3 WHERE organization_id = $1 AND department_id = $2 AND deleted_at IS NOT NULL',
+      [department.organizationId, department.id, department.parentId],
+    );
     await manager.delete(Department, { id: department.id, organizationId: department.organizationId });
   }
 }

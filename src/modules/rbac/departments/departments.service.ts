@@ -141,7 +141,7 @@ export class DepartmentsService {
   }
 
   /**
-   * Deletes a department. One that holds children, members or role assignments is refused (409 with the
+   * Deletes a department. One that holds children, members, role assignments or customers is refused (409 with the
    * counts) unless `moveTo` names where they go; then everything moves there in the same transaction.
    */
   async delete(user: AuthUser, id: string, moveTo: string | undefined): Promise<void> {
@@ -154,12 +154,13 @@ export class DepartmentsService {
     await this.change(user.organizationId, 'moveTo', async (manager) => {
       const department = await this.find(user, id, 'id', manager);
       const contents = await this.departments.contents(manager, department);
-      const empty = contents.children + contents.members + contents.roleAssignments === 0;
+      const empty = contents.children + contents.members + contents.roleAssignments + contents.customers === 0;
       if (!empty && !moveTo) {
         throw new RbacException(
           RbacExceptionCode.DepartmentNotEmpty,
-          `The department holds ${contents.children} child department(s), ${contents.members} member(s) and ` +
-            `${contents.roleAssignments} role assignment(s); pass moveTo to move them to another department.`,
+          `The department holds ${contents.children} child department(s), ${contents.members} member(s), ` +
+            `${contents.roleAssignments} role assignment(s) and ${contents.customers} customer(s); pass moveTo ` +
+            'to move them to another department.',
           { contents },
         );
       }
@@ -214,6 +215,7 @@ export class DepartmentsService {
 
   private async assertOrganizationWide(user: AuthUser, permission: string, what: string): Promise<void> {
     if ((await this.permissions.decide(user, permission, null)).allowed) return;
+    await this.audit.recordDenied(user, permission, { scope: 'organization' });
     throw new RbacException(
       RbacExceptionCode.PermissionDenied,
       `${what} needs the permission ${permission} for the whole organization.`,

@@ -149,6 +149,7 @@ export class RoleService {
         (assignment) => !decide(grants, 'roles:assign', assignment.departmentPath).allowed,
       );
       if (outOfReach.length) {
+        await this.audit.recordDenied(caller, 'roles:assign', { roleId: id, assignmentsOutOfReach: outOfReach.length });
         throw new RbacException(
           RbacExceptionCode.PermissionDenied,
           'Removing the assignments of this role needs roles:assign at each of their scopes.',

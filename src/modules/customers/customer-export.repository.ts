@@ -1,0 +1,98 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { applyKeysetPage, type KeysetPageOptions } from '../../core/pagination/keyset';
+import { PermissionService, type ReadableDepartments } from '../rbac/decision/permission.service';
+import type { CustomerStatus } from './customer.entity';
+
+/** A customer as the export writes it. */
+export interface ExportedCustomer {
+  id: string;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  company: string | null;
+  status: CustomerStatus;
+  tags: string[];
+  ownerId: string | null;
+  departmentId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface CustomerExportFilter {
+  statuses?: CustomerStatus[];
+  ownerId?: string;
+  /** Path of the department whose subtree to show; null when the requested department does not exist. */
+  departmentPath?: string | null;
+  tags?: string[];
+  q?: string;
+}
+
+/** Oldest first by (created_at, id): served by customers_created_at_idx, and rows created during an export come last. */
+export const EXPORT_ORDER: Omit<KeysetPageOptions, 'limit' | 'after'> = {
+  sort: { field: 'createdAt', column: 'c.created_at', type: 'date' },
+  direction: 'asc',
+  idColumn: 'c.id',
+};
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
+}
+
+/** Keyset batches of the export; every one confined to the organization and the readable departments. */
+@Injectable()
+export class CustomerExportRepository {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly permissions: PermissionService,
+  ) {}
+
+  batch(
+    organizationId: string,
+    scope: ReadableDepartments,
+    filter: CustomerExportFilter,
+    page: KeysetPageOptions,
+  ): Promise<ExportedCustomer[]> {
+    const readable = this.permissions.readableCondition(scope, 'c.department_id');
+    const qb = this.dataSource
+      .createQueryBuilder()
+      .select([
+        'c.id AS "id"',
+        'c.name AS "name"',
+        'c.email::text AS "email"',
+        'c.phone AS "phone"',
+        'c.company AS "company"',
+        'c.status AS "status"',
+        'c.tags AS "tags"',
+        'c.owner_id AS "ownerId"',
+        'c.department_id AS "departmentId"',
+        'c.created_at AS "createdAt"',
+        'c.updated_at AS "updatedAt"',
+      ])
+      .from('customers', 'c')
+      .where('c.organization_id = :organizationId AND c.deleted_at IS NULL', { organizationId })
+      .andWhere(readable.sql, readable.params);
+    if (filter.statuses?.length) qb.andWhere('c.status IN (:...statuses)', { statuses: filter.statuses });
+    if (filter.ownerId) qb.andWhere('c.owner_id = :ownerId', { ownerId: filter.ownerId });
+    if (filter.departmentPath === null) qb.andWhere('FALSE');
+    else if (filter.departmentPath !== undefined) {
+      qb.andWhere(
+        `c.department_id IN (SELECT fd.id FROM departments fd
+          WHERE fd.organization_id = :organizationId AND fd.path LIKE :subtree ESCAPE '\\')`,
+        { subtree: `${escapeLike(filter.departmentPath)}%` },
+      );
+    }
+    if (filter.tags?.length) qb.andWhere('c.tags @> :tags::text[]', { tags: filter.tags });
+    // `search` is the lower-cased name, email, company and phone (generated column, trigram-indexed).
+    if (filter.q) qb.andWhere(`c.search LIKE :q ESCAPE '\\'`, { q: `%${escapeLike(filter.q.toLowerCase())}%` });
+    return applyKeysetPage(qb, page).getRawMany<ExportedCustomer>();
+  }
+
+  async departmentPath(organizationId: string, departmentId: string): Promise<string | null> {
+    const rows = await this.dataSource.query<{ path: string }[]>(
+      'SELECT path FROM departments WHERE id = $1 AND organization_id = $2',
+      [departmentId, organizationId],
+    );
+    return rows[0]?.path ?? null;
+  }
+}
