@@ -3,7 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { currentContext } from '../../core/context/request-context';
 import { TransactionRunner } from '../../core/database/transaction.runner';
 import { uuidv7 } from '../../core/database/uuidv7';
-import { redactSecrets, type AuditChanges } from './audit-changes';
+import { diffChanges, redactSecrets, type AuditChanges } from './audit-changes';
 import { auditHash } from './audit-hash';
 import type { AuditLog, AuditOutcome } from './audit-log.entity';
 
@@ -52,6 +52,37 @@ export class AuditService {
   record(entry: AuditEntry, manager?: EntityManager): Promise<AuditLog> {
     if (manager) return this.append(entry, manager);
     return this.tx.run((m) => this.append(entry, m));
+  }
+
+  /**
+   * A change to one resource by the signed-in actor, inside the change's transaction: `changes` holds only
+   * the fields that differ between `before` and `after` (null before = created, null after = gone).
+   */
+  recordChange(
+    actor: { id: string; organizationId: string },
+    change: {
+      action: string;
+      resourceType: string;
+      resourceId: string;
+      before: Record<string, unknown> | null;
+      after: Record<string, unknown> | null;
+      details?: Record<string, unknown>;
+    },
+    manager: EntityManager,
+  ): Promise<AuditLog> {
+    return this.record(
+      {
+        organizationId: actor.organizationId,
+        actorId: actor.id,
+        action: change.action,
+        resourceType: change.resourceType,
+        resourceId: change.resourceId,
+        outcome: 'success',
+        changes: diffChanges(change.before, change.after),
+        details: change.details ?? null,
+      },
+      manager,
+    );
   }
 
   /**

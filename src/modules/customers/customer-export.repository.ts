@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { applyKeysetPage, type KeysetPageOptions } from '../../core/pagination/keyset';
 import { PermissionService, type ReadableDepartments } from '../rbac/decision/permission.service';
 import type { CustomerStatus } from './customer.entity';
+import { applyCustomerFilters, escapeLike, type CustomerFilters } from './customers.repository';
 
 /** A customer as the export writes it. */
 export interface ExportedCustomer {
@@ -19,12 +20,11 @@ export interface ExportedCustomer {
   updatedAt: Date;
 }
 
-export interface CustomerExportFilter {
-  statuses?: CustomerStatus[];
-  ownerId?: string;
-  /** Path of the department whose subtree to show; null when the requested department does not exist. */
-  departmentPath?: string | null;
-  tags?: string[];
+/** The shared filters, but tags always all of them (`tagMode` all), and `q` a plain substring, not a ranked search. */
+export interface CustomerExportFilter extends Pick<
+  CustomerFilters,
+  'statuses' | 'ownerId' | 'departmentPath' | 'tags'
+> {
   q?: string;
 }
 
@@ -34,10 +34,6 @@ export const EXPORT_ORDER: Omit<KeysetPageOptions, 'limit' | 'after'> = {
   direction: 'asc',
   idColumn: 'c.id',
 };
-
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
-}
 
 /** Keyset batches of the export; every one confined to the organization and the readable departments. */
 @Injectable()
@@ -69,22 +65,11 @@ export class CustomerExportRepository {
         'c.created_at AS "createdAt"',
         'c.updated_at AS "updatedAt"',
       ])
-      .from('customers', 'c')
-      .where('c.organization_id = :organizationId AND c.deleted_at IS NULL', { organizationId })
-      .andWhere(readable.sql, readable.params);
-    if (filter.statuses?.length) qb.andWhere('c.status IN (:...statuses)', { statuses: filter.statuses });
-    if (filter.ownerId) qb.andWhere('c.owner_id = :ownerId', { ownerId: filter.ownerId });
-    if (filter.departmentPath === null) qb.andWhere('FALSE');
-    else if (filter.departmentPath !== undefined) {
-      qb.andWhere(
-        `c.department_id IN (SELECT fd.id FROM departments fd
-          WHERE fd.organization_id = :organizationId AND fd.path LIKE :subtree ESCAPE '\\')`,
-        { subtree: `${escapeLike(filter.departmentPath)}%` },
-      );
-    }
-    if (filter.tags?.length) qb.andWhere('c.tags @> :tags::text[]', { tags: filter.tags });
+      .from('customers', 'c');
+    const { q, ...filters } = filter;
+    applyCustomerFilters(qb, organizationId, readable, { ...filters, tagMode: 'all' });
     // `search` is the lower-cased name, email, company and phone (generated column, trigram-indexed).
-    if (filter.q) qb.andWhere(`c.search LIKE :q ESCAPE '\\'`, { q: `%${escapeLike(filter.q.toLowerCase())}%` });
+    if (q) qb.andWhere(`c.search LIKE :q ESCAPE '\\'`, { q: `%${escapeLike(q.toLowerCase())}%` });
     return applyKeysetPage(qb, page).getRawMany<ExportedCustomer>();
   }
 

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -110,7 +110,8 @@ export class CustomerDto {
   }
 }
 
-export class ListCustomersQueryDto extends PageQueryDto {
+/** The filters GET /customers and GET /customers/export share; they combine with AND. */
+export class CustomerFiltersDto {
   /** Only customers with one of these statuses; repeat the parameter or separate with commas. */
   @ApiPropertyOptional({
     enum: CUSTOMER_STATUSES,
@@ -134,7 +135,9 @@ export class ListCustomersQueryDto extends PageQueryDto {
   @IsOptional()
   @IsUUID()
   departmentId?: string;
+}
 
+export class ListCustomersQueryDto extends IntersectionType(PageQueryDto, CustomerFiltersDto) {
   /** Only customers carrying these tags (see `tagMode`); repeat the parameter or separate with commas. */
   @ApiPropertyOptional({
     type: [String],

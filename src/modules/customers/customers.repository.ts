@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { EntityManager, Repository, SelectQueryBuilder } from 'typeorm';
+import type { EntityManager, ObjectLiteral, Repository, SelectQueryBuilder } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { applyKeysetPage, type PageRequest } from '../../core/pagination/keyset';
 import { defineList } from '../../core/pagination/sort';
@@ -38,7 +38,8 @@ export const CUSTOMER_SEARCH = defineList({
   defaultSort: '-rank',
 });
 
-export interface CustomerListFilters {
+/** The filters GET /customers and GET /customers/export share (see applyCustomerFilters). */
+export interface CustomerFilters {
   statuses?: CustomerStatus[];
   ownerId?: string;
   /** Path of the department whose subtree to show; null when the requested department does not exist. */
@@ -47,6 +48,9 @@ export interface CustomerListFilters {
   tagMode?: TagMode;
   createdFrom?: Date;
   createdTo?: Date;
+}
+
+export interface CustomerListFilters extends CustomerFilters {
   /** Lower-cased search text; the page request must then be one of CUSTOMER_SEARCH. */
   q?: string;
 }
@@ -58,8 +62,41 @@ export interface RankedCustomer {
 }
 
 /** `%`, `_` and the escape character itself match literally. */
-function escapeLike(text: string): string {
+export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (char) => `\\${char}`);
+}
+
+/**
+ * Confines `qb` (customers aliased `c`) to the organization's live customers in the readable departments,
+ * then applies `filters`.
+ */
+export function applyCustomerFilters<T extends ObjectLiteral>(
+  qb: SelectQueryBuilder<T>,
+  organizationId: string,
+  readable: { sql: string; params: Record<string, unknown> },
+  filters: CustomerFilters,
+): SelectQueryBuilder<T> {
+  qb.where('c.organization_id = :organizationId', { organizationId })
+    .andWhere('c.deleted_at IS NULL')
+    .andWhere(readable.sql, readable.params);
+  if (filters.statuses?.length) qb.andWhere('c.status IN (:...statuses)', { statuses: filters.statuses });
+  if (filters.ownerId) qb.andWhere('c.owner_id = :ownerId', { ownerId: filters.ownerId });
+  if (filters.departmentPath === null) qb.andWhere('FALSE');
+  else if (filters.departmentPath !== undefined) {
+    qb.andWhere(
+      `c.department_id IN (SELECT fd.id FROM departments fd
+        WHERE fd.organization_id = :organizationId AND fd.path LIKE :subtree ESCAPE '\\')`,
+      { subtree: `${escapeLike(filters.departmentPath)}%` },
+    );
+  }
+  if (filters.tags?.length) {
+    // && (overlap) and @> (contains) are what the GIN index on tags serves.
+    const operator = filters.tagMode === 'all' ? '@>' : '&&';
+    qb.andWhere(`c.tags ${operator} :tags::text[]`, { tags: filters.tags });
+  }
+  if (filters.createdFrom) qb.andWhere('c.created_at >= :createdFrom', { createdFrom: filters.createdFrom });
+  if (filters.createdTo) qb.andWhere('c.created_at < :createdTo', { createdTo: filters.createdTo });
+  return qb;
 }
 
 /**
@@ -106,28 +143,7 @@ export class CustomersRepository {
     filters: CustomerListFilters,
   ): SelectQueryBuilder<Customer> {
     const readable = this.permissions.readableCondition(scope, 'c.department_id');
-    const qb = this.customers
-      .createQueryBuilder('c')
-      .where('c.organization_id = :organizationId', { organizationId })
-      .andWhere('c.deleted_at IS NULL')
-      .andWhere(readable.sql, readable.params);
-    if (filters.statuses?.length) qb.andWhere('c.status IN (:...statuses)', { statuses: filters.statuses });
-    if (filters.ownerId) qb.andWhere('c.owner_id = :ownerId', { ownerId: filters.ownerId });
-    if (filters.departmentPath === null) qb.andWhere('FALSE');
-    else if (filters.departmentPath !== undefined) {
-      qb.andWhere(
-        `c.department_id IN (SELECT fd.id FROM departments fd
-          WHERE fd.organization_id = :organizationId AND fd.path LIKE :subtree ESCAPE '\\')`,
-        { subtree: `${escapeLike(filters.departmentPath)}%` },
-      );
-    }
-    if (filters.tags?.length) {
-      // && (overlap) and @> (contains) are what the GIN index on tags serves.
-      const operator = filters.tagMode === 'all' ? '@>' : '&&';
-      qb.andWhere(`c.tags ${operator} :tags::text[]`, { tags: filters.tags });
-    }
-    if (filters.createdFrom) qb.andWhere('c.created_at >= :createdFrom', { createdFrom: filters.createdFrom });
-    if (filters.createdTo) qb.andWhere('c.created_at < :createdTo', { createdTo: filters.createdTo });
+    const qb = applyCustomerFilters(this.customers.createQueryBuilder('c'), organizationId, readable, filters);
     // <% (word similarity above pg_trgm.word_similarity_threshold, 0.6) is what the trigram index serves.
     if (filters.q !== undefined) qb.andWhere(':searchQ <% c.search', { searchQ: filters.q });
     return qb;

@@ -8,7 +8,6 @@ import { uuidv7 } from '../../core/database/uuidv7';
 import { ValidationException } from '../../core/exceptions/app.exception';
 import { mapPage, type Page } from '../../core/pagination/page.dto';
 import { Paginator } from '../../core/pagination/paginator';
-import { diffChanges } from '../audit/audit-changes';
 import { AuditService } from '../audit/audit.service';
 import type { AuthUser } from '../auth/auth-user';
 import { PermissionService } from '../rbac/decision/permission.service';
@@ -125,7 +124,17 @@ export class CustomersService {
           deletedAt: null,
         };
         await this.repository.insert(customer, m);
-        await this.record(caller, 'customers.create', customer.id, null, snapshot(customer), m);
+        await this.audit.recordChange(
+          caller,
+          {
+            action: 'customers.create',
+            resourceType: 'customers',
+            resourceId: customer.id,
+            before: null,
+            after: snapshot(customer),
+          },
+          m,
+        );
         await this.announce(caller, customer.id, 'create');
         return customer;
       });
@@ -173,7 +182,17 @@ export class CustomersService {
         if (changes.ownerId) await this.requireUser(caller, changes.ownerId, m);
         if (Object.keys(changes).length === 0) return customer;
         const updated = await this.repository.update(customer, changes, m);
-        await this.record(caller, 'customers.update', id, snapshot(customer), snapshot(updated), m);
+        await this.audit.recordChange(
+          caller,
+          {
+            action: 'customers.update',
+            resourceType: 'customers',
+            resourceId: id,
+            before: snapshot(customer),
+            after: snapshot(updated),
+          },
+          m,
+        );
         await this.announce(caller, id, 'update');
         return updated;
       });
@@ -190,7 +209,17 @@ export class CustomersService {
       if (!customer) throw noSuchCustomer();
       await this.permissions.assertAllowed(caller, 'customers:delete', customer.departmentId);
       const deleted = await this.repository.update(customer, { deletedAt: new Date() }, m);
-      await this.record(caller, 'customers.delete', id, snapshot(customer), snapshot(deleted), m);
+      await this.audit.recordChange(
+        caller,
+        {
+          action: 'customers.delete',
+          resourceType: 'customers',
+          resourceId: id,
+          before: snapshot(customer),
+          after: snapshot(deleted),
+        },
+        m,
+      );
       await this.announce(caller, id, 'delete');
     });
   }
@@ -208,7 +237,17 @@ export class CustomersService {
         await this.permissions.assertAllowed(caller, 'customers:delete', customer.departmentId, 'customers:read');
         if (customer.deletedAt === null) return customer;
         const restored = await this.repository.update(customer, { deletedAt: null }, m);
-        await this.record(caller, 'customers.restore', id, snapshot(customer), snapshot(restored), m);
+        await this.audit.recordChange(
+          caller,
+          {
+            action: 'customers.restore',
+            resourceType: 'customers',
+            resourceId: id,
+            before: snapshot(customer),
+            after: snapshot(restored),
+          },
+          m,
+        );
         await this.announce(caller, id, 'restore');
         return restored;
       });
@@ -258,28 +297,6 @@ export class CustomersService {
   }
 
   /** The audit entry of a change, in the change's transaction: both commit or neither does. */
-  private async record(
-    caller: AuthUser,
-    action: string,
-    customerId: string,
-    before: Record<string, unknown> | null,
-    after: Record<string, unknown> | null,
-    m: EntityManager,
-  ): Promise<void> {
-    await this.audit.record(
-      {
-        organizationId: caller.organizationId,
-        actorId: caller.id,
-        action,
-        resourceType: 'customers',
-        resourceId: customerId,
-        outcome: 'success',
-        changes: diffChanges(before, after),
-      },
-      m,
-    );
-  }
-
   private async announce(caller: AuthUser, customerId: string, action: CustomerChangedEvent['action']) {
     const event: CustomerChangedEvent = { organizationId: caller.organizationId, customerId, action };
     await this.tx.afterCommit(() => this.events.emit(CUSTOMER_CHANGED, event));

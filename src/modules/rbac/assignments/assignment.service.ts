@@ -3,7 +3,6 @@ import type { EntityManager } from 'typeorm';
 import { TransactionRunner } from '../../../core/database/transaction.runner';
 import { uuidv7 } from '../../../core/database/uuidv7';
 import { ValidationException } from '../../../core/exceptions/app.exception';
-import { diffChanges } from '../../audit/audit-changes';
 import { AuditService } from '../../audit/audit.service';
 import type { AuthUser } from '../../auth/auth-user';
 import { decide, type Grant } from '../decision/grant';
@@ -82,7 +81,17 @@ export class AssignmentService {
       await this.assignments.insert(assignment, m);
       await this.invalidateAfterCommit(organizationId);
       const granted = { userId, roleId: role.id, roleName: role.name, departmentId };
-      await this.record(caller, 'role-assignments.create', assignment.id, null, granted, m);
+      await this.audit.recordChange(
+        caller,
+        {
+          action: 'role-assignments.create',
+          resourceType: 'role-assignments',
+          resourceId: assignment.id,
+          before: null,
+          after: granted,
+        },
+        m,
+      );
       return assignment.id;
     });
     const created = await this.assignments.findOne(organizationId, id);
@@ -122,7 +131,17 @@ export class AssignmentService {
       await this.invalidateAfterCommit(organizationId);
       const { roleId, roleName, departmentId } = assignment;
       const revoked = { userId, roleId, roleName, departmentId };
-      await this.record(caller, 'role-assignments.delete', assignment.id, revoked, null, m);
+      await this.audit.recordChange(
+        caller,
+        {
+          action: 'role-assignments.delete',
+          resourceType: 'role-assignments',
+          resourceId: assignment.id,
+          before: revoked,
+          after: null,
+        },
+        m,
+      );
     });
   }
 
@@ -132,28 +151,6 @@ export class AssignmentService {
   }
 
   /** The audit entry of a change, in the change's transaction: both commit or neither does. */
-  private async record(
-    caller: AuthUser,
-    action: string,
-    assignmentId: string,
-    before: Record<string, unknown> | null,
-    after: Record<string, unknown> | null,
-    m: EntityManager,
-  ): Promise<void> {
-    await this.audit.record(
-      {
-        organizationId: caller.organizationId,
-        actorId: caller.id,
-        action,
-        resourceType: 'role-assignments',
-        resourceId: assignmentId,
-        outcome: 'success',
-        changes: diffChanges(before, after),
-      },
-      m,
-    );
-  }
-
   private invalidateAfterCommit(organizationId: string): Promise<void> {
     return this.tx.afterCommit(() => this.grants.invalidate(organizationId));
   }

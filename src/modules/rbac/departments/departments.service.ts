@@ -5,7 +5,6 @@ import { isUniqueViolation } from '../../../core/database/unique-violation';
 import { uuidv7 } from '../../../core/database/uuidv7';
 import type { Page } from '../../../core/pagination/page.dto';
 import { Paginator } from '../../../core/pagination/paginator';
-import { diffChanges } from '../../audit/audit-changes';
 import { AuditService } from '../../audit/audit.service';
 import type { AuthUser } from '../../auth/auth-user';
 import { GrantStore } from '../decision/grant.store';
@@ -91,12 +90,15 @@ export class DepartmentsService {
         updatedAt: now,
       };
       await this.departments.insert(manager, department);
-      await this.record(
+      await this.audit.recordChange(
         user,
-        'departments.create',
-        id,
-        null,
-        { name: department.name, parentId: department.parentId },
+        {
+          action: 'departments.create',
+          resourceType: 'departments',
+          resourceId: id,
+          before: null,
+          after: { name: department.name, parentId: department.parentId },
+        },
         manager,
       );
       return department;
@@ -135,7 +137,11 @@ export class DepartmentsService {
         await this.departments.moveSubtree(manager, department, newParent);
       }
       // Last in the transaction: the organization's audit chain stays locked only until the commit.
-      await this.record(user, 'departments.update', id, before, after, manager);
+      await this.audit.recordChange(
+        user,
+        { action: 'departments.update', resourceType: 'departments', resourceId: id, before: before, after: after },
+        manager,
+      );
     });
     return this.find(user, id);
   }
@@ -177,35 +183,22 @@ export class DepartmentsService {
       }
       await this.departments.delete(manager, department);
       const before = { name: department.name, parentId: department.parentId };
-      await this.record(user, 'departments.delete', id, before, null, manager, { moveTo: moveTo ?? null, contents });
+      await this.audit.recordChange(
+        user,
+        {
+          action: 'departments.delete',
+          resourceType: 'departments',
+          resourceId: id,
+          before: before,
+          after: null,
+          details: { moveTo: moveTo ?? null, contents },
+        },
+        manager,
+      );
     });
   }
 
   /** The audit entry of a change, in the change's transaction: both commit or neither does. */
-  private async record(
-    user: AuthUser,
-    action: string,
-    departmentId: string,
-    before: Record<string, unknown> | null,
-    after: Record<string, unknown> | null,
-    manager: EntityManager,
-    details?: Record<string, unknown>,
-  ): Promise<void> {
-    await this.audit.record(
-      {
-        organizationId: user.organizationId,
-        actorId: user.id,
-        action,
-        resourceType: 'departments',
-        resourceId: departmentId,
-        outcome: 'success',
-        changes: diffChanges(before, after),
-        details,
-      },
-      manager,
-    );
-  }
-
   /** Looks a department up in the caller's organization: any other id is a 404 naming the field. */
   private async find(user: AuthUser, id: string, field = 'id', manager?: EntityManager): Promise<Department> {
     const department = await this.departments.findInOrganization(user.organizationId, id, manager);

@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { TransactionRunner } from '../../../core/database/transaction.runner';
 import { uuidv7 } from '../../../core/database/uuidv7';
-import { diffChanges } from '../../audit/audit-changes';
 import { AuditService } from '../../audit/audit.service';
 import type { AuthUser } from '../../auth/auth-user';
 import { patternsNotHeld } from '../assignments/escalation';
@@ -63,12 +61,15 @@ export class RoleService {
       });
       await this.roles.insert(role, permissions, m);
       await this.invalidateAfterCommit(caller.organizationId);
-      await this.record(
+      await this.audit.recordChange(
         caller,
-        'roles.create',
-        role.id,
-        null,
-        { name: role.name, description: role.description, permissions },
+        {
+          action: 'roles.create',
+          resourceType: 'roles',
+          resourceId: role.id,
+          before: null,
+          after: { name: role.name, description: role.description, permissions },
+        },
         m,
       );
       return role;
@@ -93,7 +94,17 @@ export class RoleService {
       // The role's name travels in cached grants (rbac/check, effective permissions).
       await this.invalidateAfterCommit(caller.organizationId);
       const before = { name: role.name, description: role.description };
-      await this.record(caller, 'roles.update', id, before, { ...before, ...changes }, m);
+      await this.audit.recordChange(
+        caller,
+        {
+          action: 'roles.update',
+          resourceType: 'roles',
+          resourceId: id,
+          before: before,
+          after: { ...before, ...changes },
+        },
+        m,
+      );
     });
     return this.get(caller.organizationId, id);
   }
@@ -113,12 +124,15 @@ export class RoleService {
       );
       await this.roles.replacePermissions(id, permissions, m);
       await this.invalidateAfterCommit(caller.organizationId);
-      await this.record(
+      await this.audit.recordChange(
         caller,
-        'roles.permissions.update',
-        id,
-        { permissions: [...current].sort() },
-        { permissions },
+        {
+          action: 'roles.permissions.update',
+          resourceType: 'roles',
+          resourceId: id,
+          before: { permissions: [...current].sort() },
+          after: { permissions },
+        },
         m,
       );
     });
@@ -161,7 +175,18 @@ export class RoleService {
       await this.roles.delete(id, m);
       await this.invalidateAfterCommit(caller.organizationId);
       const before = { name: role.name, description: role.description, permissions };
-      await this.record(caller, 'roles.delete', id, before, null, m, { removedAssignments: assignments.length });
+      await this.audit.recordChange(
+        caller,
+        {
+          action: 'roles.delete',
+          resourceType: 'roles',
+          resourceId: id,
+          before: before,
+          after: null,
+          details: { removedAssignments: assignments.length },
+        },
+        m,
+      );
     });
   }
 
@@ -193,30 +218,6 @@ export class RoleService {
   }
 
   /** The audit entry of a change, in the change's transaction: both commit or neither does. */
-  private async record(
-    caller: AuthUser,
-    action: string,
-    roleId: string,
-    before: Record<string, unknown> | null,
-    after: Record<string, unknown> | null,
-    m: EntityManager,
-    details?: Record<string, unknown>,
-  ): Promise<void> {
-    await this.audit.record(
-      {
-        organizationId: caller.organizationId,
-        actorId: caller.id,
-        action,
-        resourceType: 'roles',
-        resourceId: roleId,
-        outcome: 'success',
-        changes: diffChanges(before, after),
-        details,
-      },
-      m,
-    );
-  }
-
   private invalidateAfterCommit(organizationId: string): Promise<void> {
     return this.tx.afterCommit(() => this.grants.invalidate(organizationId));
   }
