@@ -23,6 +23,7 @@ import { CustomersExtrasModule } from './modules/customers/customers-extras.modu
 import { JwtAuthGuard } from './modules/auth/jwt-auth.guard';
 import { HealthModule } from './modules/health/health.module';
 import { OrganizationsApiModule } from './modules/organizations/organizations-api.module';
+import { PostsModule } from './modules/posts/posts.module';
 import { PermissionGuard } from './modules/rbac/decision/permission.guard';
 import { RbacModule } from './modules/rbac/rbac.module';
 import { SystemModule } from './modules/system/system.module';
@@ -63,6 +64,7 @@ export class AppModule {
         SystemModule,
         IdempotencyModule,
         CustomersExtrasModule,
+        PostsModule,
         ...extraModules,
       ],
       providers: [

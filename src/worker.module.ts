@@ -10,6 +10,7 @@ import { QueueModule } from './core/queue/queue.module';
 import { RedisModule } from './core/redis/redis.module';
 import { AuditWorkerModule } from './modules/audit/audit-worker.module';
 import { CustomersWorkerModule } from './modules/customers/customers-worker.module';
+import { PostsWorkerModule } from './modules/posts/posts-worker.module';
 import { SystemWorkerModule } from './modules/system/system-worker.module';
 
 /** Worker root: queue processors and schedulers, no HTTP server. */
@@ -30,6 +31,7 @@ export class WorkerModule {
         SystemWorkerModule,
         AuditWorkerModule,
         CustomersWorkerModule,
+        PostsWorkerModule,
       ],
     };
   }

@@ -8,6 +8,7 @@ import { idempotencyEnv } from './idempotency.config';
 import { jwtEnv } from './jwt.config';
 import { loggingEnv } from './logging.config';
 import { mailEnv } from './mail.config';
+import { postsEnv } from './posts.config';
 import { DEV_CURSOR_SECRET, paginationEnv } from './pagination.config';
 import { rateLimitEnv } from './rate-limit.config';
 import { redisEnv } from './redis.config';
@@ -30,6 +31,7 @@ export const envSchema = {
   ...workerEnv,
   ...auditEnv,
   ...customersEnv,
+  ...postsEnv,
   ...idempotencyEnv,
   ...seedEnv,
 };
@@ -103,6 +105,13 @@ export class AppConfig {
   readonly worker: { concurrency: number };
   readonly audit: { partitionsAheadMonths: number; retentionMonths: number };
   readonly customers: { importMaxBytes: number };
+  readonly posts: {
+    sweepIntervalSeconds: number;
+    sweepBatchSize: number;
+    partitionsAheadQuarters: number;
+    jobLockMs: number;
+    stalledIntervalMs: number;
+  };
   readonly idempotency: { ttlSeconds: number; lockSeconds: number };
   readonly seed: { enabled: boolean; organizationName: string; adminEmail: string; adminPassword?: string };
   private readonly usesDevSecrets: { pepper: boolean; totpKey: boolean };
@@ -181,6 +190,13 @@ export class AppConfig {
       retentionMonths: env.AUDIT_RETENTION_MONTHS,
     };
     this.customers = { importMaxBytes: env.CUSTOMER_IMPORT_MAX_BYTES };
+    this.posts = {
+      sweepIntervalSeconds: env.POSTS_SWEEP_INTERVAL_SECONDS,
+      sweepBatchSize: env.POSTS_SWEEP_BATCH_SIZE,
+      partitionsAheadQuarters: env.POSTS_PARTITIONS_AHEAD_QUARTERS,
+      jobLockMs: env.POSTS_JOB_LOCK_MS,
+      stalledIntervalMs: env.POSTS_STALLED_INTERVAL_MS,
+    };
     this.idempotency = { ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS, lockSeconds: env.IDEMPOTENCY_LOCK_SECONDS };
     this.seed = {
       enabled: env.SEED_DEMO,

@@ -7,6 +7,7 @@ export const QueueName = {
   Mail: 'mail',
   Audit: 'audit',
   Customers: 'customers',
+  Posts: 'posts',
 } as const;
 
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
