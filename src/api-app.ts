@@ -10,6 +10,7 @@ import { ProblemFilter } from './core/http/problem.filter';
 import { requestIdFor } from './core/http/request-id';
 import { createValidationPipe } from './core/http/validation.pipe';
 import { MetricsService } from './core/metrics/metrics.service';
+import { mountQueueDashboard } from './modules/system/queue-dashboard';
 
 export const API_PREFIX = 'api/v1';
 
@@ -45,5 +46,6 @@ export async function createApiApp(
   app.useGlobalFilters(new ProblemFilter());
   await configureHttpPipeline(app, config, config.http.metricsEnabled ? app.get(MetricsService) : undefined);
   if (config.http.docsEnabled) setupOpenApi(app);
+  if (config.http.queueDashboardEnabled) await mountQueueDashboard(app);
   return app;
 }

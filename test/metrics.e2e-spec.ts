@@ -43,6 +43,7 @@ describe(MetricsController.name, () => {
     it('should report the depth of every queue by state when scraped', () => {
       for (const state of ['waiting', 'active', 'delayed', 'failed', 'completed']) {
         expect(page).toMatch(new RegExp(`^queue_jobs\\{queue="system",state="${state}"\\} \\d+$`, 'm'));
+        expect(page).toMatch(new RegExp(`^queue_jobs\\{queue="posts",state="${state}"\\} \\d+$`, 'm'));
       }
     });
 

@@ -60,6 +60,7 @@ export class AppConfig {
     trustProxy: boolean | string[];
     metricsEnabled: boolean;
     docsEnabled: boolean;
+    queueDashboardEnabled: boolean;
   };
   readonly db: {
     url: string;
@@ -129,6 +130,7 @@ export class AppConfig {
       trustProxy: parseTrustProxy(env.TRUST_PROXY),
       metricsEnabled: env.METRICS_ENABLED,
       docsEnabled: env.DOCS_ENABLED,
+      queueDashboardEnabled: env.QUEUE_DASHBOARD_ENABLED,
     };
     this.db = {
       url: env.DATABASE_URL,

@@ -28,5 +28,10 @@ export const httpEnv = {
     default: (env) => (env.NODE_ENV === 'production' ? 'false' : 'true'),
     description: 'Serve Prometheus metrics at /metrics (off by default in production)',
   }),
+  QUEUE_DASHBOARD_ENABLED: bool({
+    default: (env) => (env.NODE_ENV === 'production' ? 'false' : 'true'),
+    description:
+      'Serve the bull-board queue dashboard at /admin/queues (bearer token with system:queues; off by default in production)',
+  }),
   DOCS_ENABLED: bool({ default: 'true', description: 'Serve Swagger UI at /docs and the OpenAPI JSON at /docs-json' }),
 };

@@ -33,4 +33,5 @@ export const PERMISSION_DESCRIPTIONS: Record<PermissionKey, string> = {
   'media:create': 'Upload media',
   'media:delete': 'Delete media',
   'audit:read': 'Read and export the audit log',
+  'system:queues': 'See and manage the job queues in the dashboard at /admin/queues',
 };

@@ -11,6 +11,7 @@ export const SERVICES = [
   'roles',
   'departments',
   'organizations',
+  'system',
 ] as const;
 export type Service = (typeof SERVICES)[number];
 
