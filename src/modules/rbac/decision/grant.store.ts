@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../../config/app.config';
+import { currentContext, type RequestContext } from '../../../core/context/request-context';
 import { REDIS } from '../../../core/redis/redis.module';
 import type { Grant } from './grant';
 
@@ -20,6 +21,8 @@ return { version, redis.call('GET', ARGV[1] .. version .. ':' .. ARGV[2]) }
  */
 @Injectable()
 export class GrantStore {
+  private readonly perRequest = new WeakMap<RequestContext, Map<string, Promise<Grant[]>>>();
+
   constructor(
     private readonly dataSource: DataSource,
     @Inject(REDIS) private readonly redis: Redis,
@@ -34,7 +37,27 @@ export class GrantStore {
     return `${this.config.redis.keyPrefix}rbac:grants:${organizationId}:`;
   }
 
-  async grantsOf(organizationId: string, userId: string): Promise<Grant[]> {
+  /**
+   * Within one request the guard and the service both ask (e.g. "holds customers:read?" then "which
+   * departments?"): the first answer is kept on the request context, so Redis is asked once per request.
+   */
+  grantsOf(organizationId: string, userId: string): Promise<Grant[]> {
+    const context = currentContext();
+    if (!context) return this.fetch(organizationId, userId);
+    let memo = this.perRequest.get(context);
+    if (!memo) this.perRequest.set(context, (memo = new Map<string, Promise<Grant[]>>()));
+    const key = `${organizationId}:${userId}`;
+    let grants = memo.get(key);
+    if (!grants) {
+      grants = this.fetch(organizationId, userId);
+      memo.set(key, grants);
+      // A failed lookup must not be remembered for the rest of the request.
+      grants.catch(() => memo?.delete(key));
+    }
+    return grants;
+  }
+
+  private async fetch(organizationId: string, userId: string): Promise<Grant[]> {
     const cached = (await this.redis
       .eval(READ_SCRIPT, 1, this.versionKey(organizationId), this.grantsPrefix(organizationId), userId)
       .catch(() => null)) as [string, string | null] | null;
@@ -49,6 +72,9 @@ export class GrantStore {
 
   /** Called after every RBAC change in the organization (after commit). */
   async invalidate(organizationId: string): Promise<void> {
+    // A request that changed grants and checks again afterwards must see the change.
+    const context = currentContext();
+    if (context) this.perRequest.delete(context);
     await this.redis.incr(this.versionKey(organizationId)).catch(() => undefined);
   }
 
