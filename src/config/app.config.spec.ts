@@ -8,6 +8,8 @@ const PRODUCTION_SAFE = {
   CURSOR_SECRET: 'c'.repeat(40),
   PASSWORD_PEPPER: Buffer.alloc(32, 7).toString('base64'),
   TOTP_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
+  STORAGE_DRIVER: 'minio',
+  MINIO_SECRET_KEY: 's'.repeat(40),
 };
 
 function errorOf(env: Record<string, string>): string {
@@ -86,9 +88,22 @@ describe(AppConfig.name, () => {
     [{ LOG_FORMAT: 'pretty' }, 'LOG_FORMAT=pretty is for development'],
     [{ PASSWORD_PEPPER: undefined }, 'PASSWORD_PEPPER must be set in production'],
     [{ TOTP_ENCRYPTION_KEY: undefined }, 'TOTP_ENCRYPTION_KEY must be set in production'],
+    [{ STORAGE_DRIVER: 'local' }, 'STORAGE_DRIVER=local is for development'],
+    [{ MINIO_SECRET_KEY: undefined }, 'MINIO_SECRET_KEY must be set in production'],
   ])('should refuse the insecure production setting %j', (override, message) => {
     const env = { ...PRODUCTION_SAFE, ...override } as Record<string, string>;
     for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
     expect(errorOf(env)).toContain(message);
+  });
+
+  it('should refuse a media cap that reaches clamd’s stream limit while scanning is on', () => {
+    expect(
+      errorOf({ CLAMAV_HOST: '127.0.0.1', CLAMAV_STREAM_MAX_BYTES: '104857600', MEDIA_MAX_BYTES_PDF: '104857600' }),
+    ).toContain('MEDIA_MAX_BYTES_PDF must be below CLAMAV_STREAM_MAX_BYTES');
+  });
+
+  it('should turn scanning off unless a clamd host or socket is set', () => {
+    expect(AppConfig.fromEnv({}).scanner).toBeNull();
+    expect(AppConfig.fromEnv({ CLAMAV_SOCKET: '/run/clamd.ctl' }).scanner).toMatchObject({ socket: '/run/clamd.ctl' });
   });
 });

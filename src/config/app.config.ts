@@ -1,6 +1,10 @@
 import { auditEnv } from './audit.config';
 import { authEnv, DEV_PASSWORD_PEPPER, DEV_TOTP_ENCRYPTION_KEY } from './auth.config';
 import { customersEnv } from './customers.config';
+import { mediaEnv } from './media.config';
+import { scannerEnv } from './scanner.config';
+import { storageEnv } from './storage.config';
+import type { MediaType } from '../core/files/media-types';
 import { databaseEnv } from './database.config';
 import { ConfigError, readEnv, type EnvValues, type RawEnv } from './env-var';
 import { httpEnv } from './http.config';
@@ -31,6 +35,9 @@ export const envSchema = {
   ...workerEnv,
   ...auditEnv,
   ...customersEnv,
+  ...storageEnv,
+  ...scannerEnv,
+  ...mediaEnv,
   ...postsEnv,
   ...idempotencyEnv,
   ...seedEnv,
@@ -106,6 +113,39 @@ export class AppConfig {
   readonly worker: { concurrency: number };
   readonly audit: { partitionsAheadMonths: number; retentionMonths: number };
   readonly customers: { importMaxBytes: number };
+  readonly storage: {
+    driver: Env['STORAGE_DRIVER'];
+    localDir: string;
+    localPublicUrl: string;
+    signingSecret: string;
+    minio: {
+      endPoint: string;
+      port: number;
+      useSSL: boolean;
+      accessKey: string;
+      secretKey: string;
+      bucket: string;
+      region: string;
+      publicUrl?: string;
+      partSizeBytes: number;
+    };
+  };
+  /** clamd; null = scanning off (media becomes `skipped`). */
+  readonly scanner: {
+    host?: string;
+    port: number;
+    socket?: string;
+    timeoutMs: number;
+    streamMaxBytes: number;
+  } | null;
+  readonly media: {
+    maxBytes: Record<MediaType, number>;
+    urlTtlSeconds: number;
+    uploadTtlSeconds: number;
+    zip: { maxEntries: number; maxUncompressedBytes: number; maxRatio: number };
+    thumbSize: number;
+    webSize: number;
+  };
   readonly posts: {
     sweepIntervalSeconds: number;
     sweepBatchSize: number;
@@ -192,6 +232,53 @@ export class AppConfig {
       retentionMonths: env.AUDIT_RETENTION_MONTHS,
     };
     this.customers = { importMaxBytes: env.CUSTOMER_IMPORT_MAX_BYTES };
+    this.storage = {
+      driver: env.STORAGE_DRIVER,
+      localDir: env.STORAGE_LOCAL_DIR,
+      localPublicUrl: env.STORAGE_LOCAL_PUBLIC_URL.replace(/\/+$/, ''),
+      signingSecret: env.STORAGE_SIGNING_SECRET,
+      minio: {
+        endPoint: env.MINIO_ENDPOINT,
+        port: env.MINIO_PORT,
+        useSSL: env.MINIO_USE_SSL,
+        accessKey: env.MINIO_ACCESS_KEY,
+        secretKey: env.MINIO_SECRET_KEY,
+        bucket: env.MINIO_BUCKET,
+        region: env.MINIO_REGION,
+        publicUrl: env.MINIO_PUBLIC_URL,
+        partSizeBytes: env.MINIO_PART_SIZE_MB * 1024 * 1024,
+      },
+    };
+    this.scanner =
+      env.CLAMAV_HOST || env.CLAMAV_SOCKET
+        ? {
+            host: env.CLAMAV_HOST,
+            port: env.CLAMAV_PORT,
+            socket: env.CLAMAV_SOCKET,
+            timeoutMs: env.CLAMAV_TIMEOUT_MS,
+            streamMaxBytes: env.CLAMAV_STREAM_MAX_BYTES,
+          }
+        : null;
+    this.media = {
+      maxBytes: {
+        jpg: env.MEDIA_MAX_BYTES_JPG,
+        png: env.MEDIA_MAX_BYTES_PNG,
+        gif: env.MEDIA_MAX_BYTES_GIF,
+        pdf: env.MEDIA_MAX_BYTES_PDF,
+        docx: env.MEDIA_MAX_BYTES_DOCX,
+        xlsx: env.MEDIA_MAX_BYTES_XLSX,
+        mp4: env.MEDIA_MAX_BYTES_MP4,
+      },
+      urlTtlSeconds: env.MEDIA_URL_TTL_SECONDS,
+      uploadTtlSeconds: env.MEDIA_UPLOAD_TTL_SECONDS,
+      zip: {
+        maxEntries: env.MEDIA_ZIP_MAX_ENTRIES,
+        maxUncompressedBytes: env.MEDIA_ZIP_MAX_UNCOMPRESSED_BYTES,
+        maxRatio: env.MEDIA_ZIP_MAX_RATIO,
+      },
+      thumbSize: env.MEDIA_THUMB_SIZE,
+      webSize: env.MEDIA_WEB_SIZE,
+    };
     this.posts = {
       sweepIntervalSeconds: env.POSTS_SWEEP_INTERVAL_SECONDS,
       sweepBatchSize: env.POSTS_SWEEP_BATCH_SIZE,
@@ -222,8 +309,24 @@ export class AppConfig {
       throw new ConfigError('Invalid configuration: DB_SSL_CA_FILE is required when DB_SSL=verify-full');
     }
     const config = new AppConfig(values);
+    config.assertScannerCoversMedia();
     if (config.isProduction) config.assertProductionSafe();
     return config;
+  }
+
+  /**
+   * clamd lets a stream longer than its StreamMaxLength through unless AlertExceedsMax is set; keeping every
+   * upload cap below it means a scan always sees the whole file.
+   */
+  private assertScannerCoversMedia(): void {
+    if (!this.scanner) return;
+    for (const [type, max] of Object.entries(this.media.maxBytes)) {
+      if (max >= this.scanner.streamMaxBytes) {
+        throw new ConfigError(
+          `Invalid configuration: MEDIA_MAX_BYTES_${type.toUpperCase()} must be below CLAMAV_STREAM_MAX_BYTES (${this.scanner.streamMaxBytes}) while scanning is on`,
+        );
+      }
+    }
   }
 
   /** Production refuses every fallback that is only safe on a developer's machine. */
@@ -255,6 +358,14 @@ export class AppConfig {
       throw new ConfigError(
         'Invalid configuration: LOG_FORMAT=pretty is for development; use json or ecs in production',
       );
+    }
+    if (this.storage.driver === 'local') {
+      throw new ConfigError(
+        'Invalid configuration: STORAGE_DRIVER=local is for development; use minio (S3) in production',
+      );
+    }
+    if (this.storage.minio.secretKey === 'minioadmin') {
+      throw new ConfigError('Invalid configuration: MINIO_SECRET_KEY must be set in production; minioadmin is refused');
     }
   }
 }

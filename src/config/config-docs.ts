@@ -19,6 +19,9 @@ const GROUP_OF: Record<string, string> = {
   AUDIT_PARTITIONS_AHEAD_MONTHS: 'Audit',
   CUSTOMER_IMPORT_MAX_BYTES: 'Customers',
   IDEMPOTENCY_TTL_SECONDS: 'Idempotency',
+  STORAGE_DRIVER: 'Storage',
+  CLAMAV_HOST: 'Virus scanning',
+  MEDIA_MAX_BYTES_JPG: 'Media',
   SEED_DEMO: 'Demo data',
 };
 

@@ -38,6 +38,7 @@ export default async function globalSetup(): Promise<void> {
     RATE_LIMIT_AUTH_MAX: '100000',
     RATE_LIMIT_MAX: '100000',
     MAIL_OUTBOX_DIR: join(keyDir, 'outbox'),
+    STORAGE_LOCAL_DIR: join(keyDir, 'storage'),
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrlFor(database),
     REDIS_KEY_PREFIX: `atrium-test-${runId}:`,

@@ -1,5 +1,6 @@
 import helmet from '@fastify/helmet';
 import cors from '@fastify/cors';
+import multipart from '@fastify/multipart';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AppConfig } from '../../config/app.config';
 import { runWithContext } from '../context/request-context';
@@ -59,6 +60,18 @@ export async function configureHttpPipeline(
     { parseAs: 'string', bodyLimit: config.customers.importMaxBytes },
     (_request, body, done) => done(null, body),
   );
+  // Media uploads (POST /media) stream their one file part; nothing is buffered or written to temp files
+  // here. The per-type caps are enforced while streaming; this is only the outer bound.
+  await app.register(multipart, {
+    limits: {
+      files: 1,
+      fields: 32,
+      fieldSize: 8 * 1024,
+      parts: 40,
+      headerPairs: 100,
+      fileSize: Math.max(...Object.values(config.media.maxBytes)) + 1,
+    },
+  });
   fastify.decorateRequest('timeoutTimer', null);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
