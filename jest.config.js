@@ -15,6 +15,9 @@ const transform = {
 /** @type {import('jest').Config} */
 module.exports = {
   testTimeout: 30000,
+  // Two workers even on two cores: integration specs mostly wait on PostgreSQL, Redis and child processes.
+  // Specs that run workers use a Redis key prefix of their own, so parallel files never take each other's jobs.
+  maxWorkers: 2,
   projects: [
     {
       displayName: 'unit',

@@ -72,9 +72,11 @@ export function machine() {
   return { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version };
 }
 
+/** Into bench/results/, or BENCH_RESULTS_DIR when set (bench/run.mjs collects the scripts it spawns there). */
 export function writeResult(name, result) {
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  const file = join(ROOT, 'bench', 'results', `${name}-${new Date().toISOString().slice(0, 10)}.json`);
+  const dir = process.env.BENCH_RESULTS_DIR || join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}-${new Date().toISOString().slice(0, 10)}.json`);
   writeFileSync(
     file,
     `${JSON.stringify({ date: new Date().toISOString(), machine: machine(), ...result }, null, 2)}\n`,

@@ -4,6 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/app.config';
+import { sendFrameworkError } from './core/http/framework-errors';
 import { configureHttpPipeline } from './core/http/http-pipeline';
 import { setupOpenApi } from './core/http/openapi';
 import { ProblemFilter } from './core/http/problem.filter';
@@ -24,6 +25,7 @@ export async function createApiApp(
     trustProxy: config.http.trustProxy,
     genReqId: requestIdFor,
     requestIdHeader: false,
+    frameworkErrors: sendFrameworkError,
     // Fastify's own request logging is replaced by pino-http (one access line per request).
     logger: false,
   });

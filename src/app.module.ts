@@ -16,12 +16,15 @@ import { RateLimitGuard } from './core/rate-limit/rate-limit.guard';
 import { RateLimitModule } from './core/rate-limit/rate-limit.module';
 import { RedisModule } from './core/redis/redis.module';
 import { SecurityModule } from './core/security/security.module';
+import { StorageModule } from './core/storage/storage.module';
 import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { CustomersModule } from './modules/customers/customers.module';
 import { CustomersExtrasModule } from './modules/customers/customers-extras.module';
 import { JwtAuthGuard } from './modules/auth/jwt-auth.guard';
 import { HealthModule } from './modules/health/health.module';
+import { LocalStorageModule } from './modules/media/local-storage.module';
+import { MediaModule } from './modules/media/media.module';
 import { OrganizationsApiModule } from './modules/organizations/organizations-api.module';
 import { PostsModule } from './modules/posts/posts.module';
 import { PermissionGuard } from './modules/rbac/decision/permission.guard';
@@ -65,6 +68,9 @@ export class AppModule {
         IdempotencyModule,
         CustomersExtrasModule,
         PostsModule,
+        StorageModule,
+        LocalStorageModule,
+        MediaModule,
         ...extraModules,
       ],
       providers: [

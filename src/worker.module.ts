@@ -8,7 +8,10 @@ import { LoggingModule } from './core/logging/logging.module';
 import { MailWorkerModule } from './core/mail/mail-worker.module';
 import { QueueModule } from './core/queue/queue.module';
 import { RedisModule } from './core/redis/redis.module';
+import { ScannerModule } from './core/scanner/scanner.module';
+import { StorageModule } from './core/storage/storage.module';
 import { AuditWorkerModule } from './modules/audit/audit-worker.module';
+import { MediaWorkerModule } from './modules/media/media-worker.module';
 import { CustomersWorkerModule } from './modules/customers/customers-worker.module';
 import { PostsWorkerModule } from './modules/posts/posts-worker.module';
 import { SystemWorkerModule } from './modules/system/system-worker.module';
@@ -32,6 +35,9 @@ export class WorkerModule {
         AuditWorkerModule,
         CustomersWorkerModule,
         PostsWorkerModule,
+        StorageModule,
+        ScannerModule,
+        MediaWorkerModule,
       ],
     };
   }

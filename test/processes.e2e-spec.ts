@@ -6,6 +6,8 @@ import { bearer, registerOwner, type TestAccount } from './helpers/auth';
 import { createTestApp } from './helpers/test-app';
 import { waitFor } from './helpers/wait-for';
 
+/** Queues of this spec's own: spec files run in parallel, and no other file's worker may take its jobs. */
+const OWN_QUEUES = { REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'atrium-test:'}processes:` };
 describe('Processes', () => {
   describe('start-up configuration', () => {
     it.each([
@@ -124,7 +126,7 @@ describe('Processes', () => {
     let owner: TestAccount;
 
     beforeAll(async () => {
-      app = await createTestApp();
+      app = await createTestApp(OWN_QUEUES);
       owner = await registerOwner(app);
     });
 
@@ -133,7 +135,7 @@ describe('Processes', () => {
     });
 
     it('should finish the active job before exiting 0', async () => {
-      const worker = spawnTs('src/worker.ts');
+      const worker = spawnTs('src/worker.ts', OWN_QUEUES);
       try {
         await worker.waitForOutput(/worker started/);
         const created = await app.inject({

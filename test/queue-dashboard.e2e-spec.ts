@@ -11,9 +11,18 @@ describe('queue dashboard (/admin/queues)', () => {
     let owner: TestAccount;
     let viewerToken: string;
 
+    let tenantToken: string;
+
     beforeAll(async () => {
-      app = await createTestApp({ QUEUE_DASHBOARD_ENABLED: 'true' });
-      owner = await registerOwner(app, 'queues-owner');
+      // The operator organization must exist before the app that names it in QUEUE_DASHBOARD_ORGANIZATIONS.
+      const setup = await createTestApp();
+      owner = await registerOwner(setup, 'queues-owner');
+      tenantToken = (await registerOwner(setup, 'queues-tenant')).accessToken;
+      await setup.close();
+      app = await createTestApp({
+        QUEUE_DASHBOARD_ENABLED: 'true',
+        QUEUE_DASHBOARD_ORGANIZATIONS: owner.organizationId,
+      });
       const viewer = await insertMember(app, owner.organizationId, {
         label: 'queues-viewer',
         assignments: [{ roleKey: 'viewer' }],
@@ -22,6 +31,13 @@ describe('queue dashboard (/admin/queues)', () => {
     });
     afterAll(async () => {
       await app.close();
+    });
+
+    it('should refuse the owner of any other organization with 403: the dashboard spans every tenant', async () => {
+      for (const url of ['/admin/queues', '/admin/queues/api/queues']) {
+        const res = await app.inject({ url, headers: bearer(tenantToken) });
+        expect(expectProblem(res, 403, 'permission-denied').detail).toContain('QUEUE_DASHBOARD_ORGANIZATIONS');
+      }
     });
 
     it('should answer 401 problem+json when no access token is sent', async () => {
@@ -43,7 +59,7 @@ describe('queue dashboard (/admin/queues)', () => {
       );
     });
 
-    it('should serve the dashboard page to an owner', async () => {
+    it('should serve the dashboard page to an owner of an operator organization', async () => {
       const res = await app.inject({ url: '/admin/queues', headers: bearer(owner.accessToken) });
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/html/);

@@ -233,7 +233,7 @@ describe('Rate limits', () => {
     expect(res.statusCode).toBe(200);
     expect(serviceLimit(res).remaining).toBe(0);
   });
-  it('should document 429 (with its headers) on limited routes and 503 on auth routes in OpenAPI', async () => {
+  it('should document 429 (with its headers) on limited routes and 503 on failClosed routes in OpenAPI', async () => {
     const res = await app.inject('/docs-json');
     expect(res.headers.ratelimit).toBeUndefined();
     const document = res.json<{
@@ -246,7 +246,8 @@ describe('Rate limits', () => {
     expect(Object.keys(limited.headers ?? {})).toEqual(['Retry-After', 'RateLimit', 'RateLimit-Policy']);
     const login = document.paths['/api/v1/rate-limit-probe/auth/login'].post.responses;
     expect(login).toHaveProperty('429');
-    expect(login).toHaveProperty('503');
+    expect(login).not.toHaveProperty('503');
+    expect(document.paths['/api/v1/rate-limit-probe/strict'].get.responses).toHaveProperty('503');
     expect(document.paths['/api/v1/rate-limit-probe/skipped'].get.responses).not.toHaveProperty('429');
   });
 });
@@ -309,16 +310,31 @@ describe('Rate limits with Redis unreachable', () => {
     await app.close();
   });
 
-  it('should let requests to a normal limited route through (fail open)', async () => {
+  it('should count a limited route in this process and answer the 4th request with a 429, quickly', async () => {
     const started = Date.now();
-    const responses = await callTimes(5, app, '/limited', { ip: '198.51.100.40' });
-    expect(responses.map((res) => res.statusCode)).toEqual([200, 200, 200, 200, 200]);
-    expect(responses[0].headers.ratelimit).toBeUndefined();
+    const caller = { ip: '198.51.100.40' };
+    const allowed = await callTimes(3, app, '/limited', caller);
+    expect(allowed.map((res) => res.statusCode)).toEqual([200, 200, 200]);
+    expect(allowed.map((res) => serviceLimit(res).remaining)).toEqual([2, 1, 0]);
+    expect(allowed[0].headers['ratelimit-policy']).toBe('"route";q=3;w=60');
+    expectRateLimited(await call(app, '/limited', caller));
+    // Another client still has its own bucket.
+    expect((await call(app, '/limited', { ip: '198.51.100.43' })).statusCode).toBe(200);
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
-  it('should refuse an @AuthRateLimit route with a 503 problem (fail closed)', async () => {
-    const res = await call(app, '/auth/login', { method: 'POST', ip: '198.51.100.41' });
+  it('should keep limiting an @AuthRateLimit route per client IP in this process (logins keep working)', async () => {
+    const ip = '198.51.100.41';
+    const allowed = [
+      await call(app, '/auth/login', { method: 'POST', ip }),
+      await call(app, '/auth/login', { method: 'POST', ip }),
+    ];
+    expect(allowed.map((res) => res.statusCode)).toEqual([200, 200]);
+    expectRateLimited(await call(app, '/auth/login', { method: 'POST', ip }));
+  });
+
+  it('should refuse a route declared failClosed with a 503 problem', async () => {
+    const res = await call(app, '/strict', { ip: '198.51.100.44' });
     expectProblem(res, 503, 'rate-limit-unavailable');
   });
 

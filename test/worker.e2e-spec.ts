@@ -12,6 +12,8 @@ interface PingBody {
   processedBy: string | null;
 }
 
+/** Queues of this spec's own: spec files run in parallel, and no other file's worker may take its jobs. */
+const OWN_QUEUES = { REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'atrium-test:'}worker:` };
 describe('API and worker cooperation', () => {
   let api: NestFastifyApplication;
   let worker: INestApplicationContext | undefined;
@@ -19,7 +21,7 @@ describe('API and worker cooperation', () => {
   let owner: TestAccount;
 
   beforeAll(async () => {
-    api = await createTestApp();
+    api = await createTestApp(OWN_QUEUES);
     owner = await registerOwner(api);
   });
 
@@ -41,7 +43,7 @@ describe('API and worker cooperation', () => {
     const { id } = created.json<PingBody>();
     expect((await readPing(id)).status).toBe('queued');
 
-    worker = await createTestWorker();
+    worker = await createTestWorker(OWN_QUEUES);
     const processed = await waitFor(
       async () => {
         const ping = await readPing(id);

@@ -68,10 +68,12 @@ export class AppConfig {
     metricsEnabled: boolean;
     docsEnabled: boolean;
     queueDashboardEnabled: boolean;
+    queueDashboardOrganizations: string[];
   };
   readonly db: {
     url: string;
     poolSize: number;
+    connectTimeoutMs: number;
     statementTimeoutMs: number;
     ssl: Env['DB_SSL'];
     sslCaFile?: string;
@@ -110,7 +112,8 @@ export class AppConfig {
   };
   readonly rateLimit: { windowSeconds: number; max: number; authMax: number };
   readonly mail: { smtpUrl?: string; from: string; outboxDir: string; publicAppUrl: string };
-  readonly worker: { concurrency: number };
+  readonly worker: { concurrency: number; jobLockMs: number; stalledIntervalMs: number };
+  readonly queue: { enqueueTimeoutMs: number };
   readonly audit: { partitionsAheadMonths: number; retentionMonths: number };
   readonly customers: { importMaxBytes: number };
   readonly storage: {
@@ -171,10 +174,12 @@ export class AppConfig {
       metricsEnabled: env.METRICS_ENABLED,
       docsEnabled: env.DOCS_ENABLED,
       queueDashboardEnabled: env.QUEUE_DASHBOARD_ENABLED,
+      queueDashboardOrganizations: env.QUEUE_DASHBOARD_ORGANIZATIONS,
     };
     this.db = {
       url: env.DATABASE_URL,
       poolSize: env.DB_POOL_SIZE,
+      connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
       ssl: env.DB_SSL,
       sslCaFile: env.DB_SSL_CA_FILE,
@@ -226,7 +231,12 @@ export class AppConfig {
       outboxDir: env.MAIL_OUTBOX_DIR,
       publicAppUrl: env.PUBLIC_APP_URL,
     };
-    this.worker = { concurrency: env.WORKER_CONCURRENCY };
+    this.worker = {
+      concurrency: env.WORKER_CONCURRENCY,
+      jobLockMs: env.QUEUE_JOB_LOCK_MS,
+      stalledIntervalMs: env.QUEUE_STALLED_INTERVAL_MS,
+    };
+    this.queue = { enqueueTimeoutMs: env.QUEUE_ENQUEUE_TIMEOUT_MS };
     this.audit = {
       partitionsAheadMonths: env.AUDIT_PARTITIONS_AHEAD_MONTHS,
       retentionMonths: env.AUDIT_RETENTION_MONTHS,

@@ -8,6 +8,13 @@ export const databaseEnv = {
     description: 'PostgreSQL connection URL',
   }),
   DB_POOL_SIZE: int({ default: '10', min: 1, max: 500, description: 'PostgreSQL connection pool size per process' }),
+  DB_CONNECT_TIMEOUT_MS: int({
+    default: '5000',
+    min: 100,
+    max: 600000,
+    description:
+      'Longest a query waits for a PostgreSQL connection (a free one from the pool, or a new one) before the request fails with 503 database-unavailable; bounds queueing when the pool is exhausted or PostgreSQL is unreachable',
+  }),
   DB_STATEMENT_TIMEOUT_MS: int({
     default: '15000',
     min: 0,

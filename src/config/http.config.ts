@@ -33,5 +33,10 @@ export const httpEnv = {
     description:
       'Serve the bull-board queue dashboard at /admin/queues (bearer token with system:queues; off by default in production)',
   }),
+  QUEUE_DASHBOARD_ORGANIZATIONS: list({
+    default: '',
+    description:
+      'Ids of the operator organizations whose members (with system:queues) may open the queue dashboard; it spans every tenant’s jobs, so tenants never can. Empty = nobody',
+  }),
   DOCS_ENABLED: bool({ default: 'true', description: 'Serve Swagger UI at /docs and the OpenAPI JSON at /docs-json' }),
 };

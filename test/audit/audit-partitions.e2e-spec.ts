@@ -33,6 +33,8 @@ function relationsOf(node: PlanNode): string[] {
 
 const DAY = 86_400_000;
 
+/** Queues of this spec's own: spec files run in parallel, and no other file's worker may take its jobs. */
+const OWN_QUEUES = { REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'atrium-test:'}audit-partitions:` };
 describe('Audit log partitions', () => {
   let app: NestFastifyApplication;
   let worker: INestApplicationContext | undefined;
@@ -40,7 +42,7 @@ describe('Audit log partitions', () => {
   let owner: TestAccount;
 
   beforeAll(async () => {
-    app = await createTestApp({ METRICS_ENABLED: 'true' });
+    app = await createTestApp({ METRICS_ENABLED: 'true', ...OWN_QUEUES });
     db = app.get(DataSource);
     owner = await registerOwner(app, 'partitions');
   });
@@ -60,7 +62,7 @@ describe('Audit log partitions', () => {
     // The last month the default keeps ahead (3): nothing writes there, so the job must create it again.
     await db.query(`DROP TABLE ${ahead}`);
 
-    worker = await createTestWorker();
+    worker = await createTestWorker(OWN_QUEUES);
     const scheduler = await waitFor(
       () =>
         app

@@ -783,6 +783,8 @@ describe('Access tokens (JWT), JWKS and the global JWT guard', () => {
       'GET /metrics',
       'GET /api/v1/public/{orgSlug}/posts',
       'GET /api/v1/public/{orgSlug}/posts/{slug}',
+      'GET /api/v1/storage/local/{path}',
+      'POST /api/v1/storage/local/{path}',
     ];
     const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head'];
     let operations: { route: string; method: string; url: string; security?: unknown }[];

@@ -38,7 +38,13 @@ export function dataSourceOptions(config: AppConfig, applicationName: string): D
       max: config.db.poolSize,
       statement_timeout: config.db.statementTimeoutMs || undefined,
       application_name: applicationName,
-      connectionTimeoutMillis: 5000,
+      // Bounds both waits for a connection: a new one (PostgreSQL unreachable) and a free one from a full pool
+      // (pg-pool queues checkouts without limit otherwise). The query then fails and the problem filter answers
+      // 503 database-unavailable instead of holding the request until HTTP_TIMEOUT_MS.
+      connectionTimeoutMillis: config.db.connectTimeoutMs,
+      // Notice a peer that vanished without closing the connection (network partition) on idle connections.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     },
   };
 }

@@ -1,7 +1,9 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app.config';
 import { dataSourceOptions } from './data-source.options';
+import { markUnavailableDatabase } from './database-unavailable';
 import { MIGRATE_ON_START, Migrator } from './migrator';
 import { TransactionRunner } from './transaction.runner';
 
@@ -24,6 +26,8 @@ export class DatabaseModule {
             retryAttempts: 5,
             retryDelay: 2000,
           }),
+          // A failed connection checkout later on becomes DatabaseUnavailableError (503, not 500).
+          dataSourceFactory: async (options) => markUnavailableDatabase(await new DataSource(options!).initialize()),
         }),
       ],
       providers: [TransactionRunner, Migrator, { provide: MIGRATE_ON_START, useValue: options.migrateOnStart }],

@@ -6,6 +6,7 @@ import type { AppConfig } from '../../config/app.config';
 import { runWithContext } from '../context/request-context';
 import type { MetricsService } from '../metrics/metrics.service';
 import { sendProblem } from './problem';
+import { limitJsonDepth } from './json-depth';
 import { REQUEST_ID_HEADER } from './request-id';
 import type { AtriumRouteConfig } from './request-timeout';
 
@@ -60,6 +61,8 @@ export async function configureHttpPipeline(
     { parseAs: 'string', bodyLimit: config.customers.importMaxBytes },
     (_request, body, done) => done(null, body),
   );
+  // JSON bodies nested deeper than MAX_JSON_DEPTH are a 400 before validation walks them (stack overflow).
+  limitJsonDepth(app);
   // Media uploads (POST /media) stream their one file part; nothing is buffered or written to temp files
   // here. The per-type caps are enforced while streaming; this is only the outer bound.
   await app.register(multipart, {

@@ -1,6 +1,7 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QueryFailedError } from 'typeorm';
+import { isDatabaseUnavailable } from '../database/database-unavailable';
 import { AppException } from '../exceptions/app.exception';
 import { sendProblem, statusCode, statusTitle } from './problem';
 
@@ -26,9 +27,19 @@ const PG_ERRORS: Record<string, Problem> = {
   '23505': { status: 409, code: 'conflict', detail: 'A record with the same unique value already exists.' },
   '23503': { status: 409, code: 'conflict', detail: 'The record is referenced by, or refers to, a missing record.' },
   '22P02': { status: 400, code: 'invalid-input', detail: 'A value has an invalid format.' },
+  // A NUL character (\u0000) in any text a query binds: PostgreSQL text cannot hold it.
+  '22021': { status: 400, code: 'invalid-input', detail: 'A value contains a character that cannot be stored.' },
   '57014': { status: 503, code: 'query-timeout', detail: 'The database did not answer in time; try again.' },
   '40001': { status: 409, code: 'concurrent-update', detail: 'A concurrent change interfered; try again.' },
   '40P01': { status: 409, code: 'concurrent-update', detail: 'A concurrent change interfered; try again.' },
+};
+
+/** PostgreSQL unreachable (refused, connect or pool wait past DB_CONNECT_TIMEOUT_MS, connection lost). */
+const DATABASE_UNAVAILABLE: Problem = {
+  status: 503,
+  code: 'database-unavailable',
+  detail: 'The database cannot be reached right now; try again shortly.',
+  headers: { 'Retry-After': '5' },
 };
 
 function httpExceptionDetail(exception: HttpException): string {
@@ -55,6 +66,7 @@ function toProblem(exception: unknown): Problem {
     const fastifyCode = FASTIFY_CODES[(exception.cause as { code?: string } | undefined)?.code ?? ''];
     return { status, code: fastifyCode ?? statusCode(status), detail: httpExceptionDetail(exception) };
   }
+  if (isDatabaseUnavailable(exception)) return DATABASE_UNAVAILABLE;
   if (exception instanceof QueryFailedError) {
     const pg = PG_ERRORS[(exception.driverError as { code?: string } | undefined)?.code ?? ''];
     if (pg) return pg;

@@ -58,4 +58,18 @@ describe(MailProcessor.name, () => {
     const { processor } = processorWhere(() => Promise.reject(failure));
     await expect(processor.process(sendJob())).rejects.toBe(failure);
   });
+
+  it('should send every attempt of one job with the same delivery key (the Message-ID), and another job with another', async () => {
+    const keys: unknown[] = [];
+    const mail = {
+      send: (_m: MailMessage, key?: string) => Promise.resolve(void keys.push(key)),
+    } as unknown as MailService;
+    const processor = new MailProcessor(mail);
+    const job = (id: string, attemptsMade: number): Job<JobEnvelope<MailMessage>> =>
+      ({ ...sendJob(), id, timestamp: 1_700_000_000_000, attemptsMade }) as unknown as Job<JobEnvelope<MailMessage>>;
+    await processor.process(job('7', 0));
+    await processor.process(job('7', 1));
+    await processor.process(job('8', 0));
+    expect(keys).toEqual(['job-7.1700000000000', 'job-7.1700000000000', 'job-8.1700000000000']);
+  });
 });

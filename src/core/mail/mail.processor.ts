@@ -17,11 +17,12 @@ function failForGoodIfRejected(error: unknown): never {
   throw error;
 }
 
-@Processor(QueueName.Mail)
+@Processor(QueueName.Mail, { autorun: false })
 export class MailProcessor extends TypedProcessor<MailJobs> {
   protected readonly jobNames = MAIL_JOB_NAMES;
   protected readonly handlers: JobHandlers<MailJobs> = {
-    send: (message) => this.mail.send(message).catch(failForGoodIfRejected),
+    // job id + creation time: the same for every attempt of one job, unique across jobs.
+    send: (message, job) => this.mail.send(message, `job-${job.id}.${job.timestamp}`).catch(failForGoodIfRejected),
   };
 
   constructor(private readonly mail: MailService) {

@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { JobsOptions, Queue } from 'bullmq';
-import { enqueue } from '../queue/job-envelope';
+import { assertQueueAvailable, enqueue } from '../queue/job-envelope';
 import { QueueName } from '../queue/queue-names';
 import type { MailMessage } from './mail-message';
 import type { MailJobs } from './mail.jobs';
@@ -21,6 +21,11 @@ export const MAIL_JOB_OPTIONS = {
 @Injectable()
 export class MailQueue {
   constructor(@InjectQueue(QueueName.Mail) private readonly queue: Queue) {}
+
+  /** Rejects with 503 queue-unavailable while Redis is down: check before committing what the mail is for. */
+  async assertAvailable(): Promise<void> {
+    await assertQueueAvailable(this.queue);
+  }
 
   /** Resolves once the mail is stored in Redis, not when it is delivered. */
   async enqueue({ to, subject, text, html }: MailMessage): Promise<void> {

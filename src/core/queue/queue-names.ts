@@ -8,6 +8,7 @@ export const QueueName = {
   Audit: 'audit',
   Customers: 'customers',
   Posts: 'posts',
+  Media: 'media',
 } as const;
 
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];

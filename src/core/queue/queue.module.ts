@@ -3,6 +3,7 @@ import { Global, Logger, Module } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { AppConfig } from '../../config/app.config';
 import { redisOptionsFromUrl } from '../redis/redis-connection';
+import { configureEnqueue } from './job-envelope';
 import { ALL_QUEUES } from './queue-names';
 
 const queues = ALL_QUEUES.map((name) => BullModule.registerQueue({ name }));
@@ -36,8 +37,9 @@ const QUEUE_ERROR_LISTENERS = Symbol('QUEUE_ERROR_LISTENERS');
       // Attached as soon as the queues exist: an 'error' event (Redis down) without a listener would be
       // printed raw to stderr by BullMQ, or crash the process.
       provide: QUEUE_ERROR_LISTENERS,
-      inject: ALL_QUEUES.map((name) => getQueueToken(name)),
-      useFactory: (...instances: Queue[]) => {
+      inject: [AppConfig, ...ALL_QUEUES.map((name) => getQueueToken(name))],
+      useFactory: (config: AppConfig, ...instances: Queue[]) => {
+        configureEnqueue({ timeoutMs: config.queue.enqueueTimeoutMs });
         const logger = new Logger('Queue');
         for (const queue of instances) {
           let healthy = true;

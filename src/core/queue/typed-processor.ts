@@ -6,6 +6,20 @@ import { AppConfig } from '../../config/app.config';
 import { runWithContext } from '../context/request-context';
 import type { JobEnvelope } from './job-envelope';
 
+/** The lock manager's options, fixed when BullMQ builds it; rebuilt once the configured values are set. */
+interface ConfigurableWorker {
+  opts: { autorun?: boolean; lockDuration?: number; lockRenewTime?: number; stalledInterval?: number };
+  createLockManager(): void;
+  run(): Promise<void>;
+}
+
+export interface JobLockSettings {
+  /** Lock of a running job, renewed at half-time; a worker that dies stops renewing and the job stalls. */
+  lockMs: number;
+  /** How often the worker looks for stalled jobs (lock expired) and moves them back to wait. */
+  stalledIntervalMs: number;
+}
+
 export type JobHandlers<Jobs> = {
   [N in keyof Jobs]: (payload: Jobs[N], job: Job<JobEnvelope<Jobs[N]>>) => Promise<unknown>;
 };
@@ -13,6 +27,10 @@ export type JobHandlers<Jobs> = {
 /**
  * Base of every processor: a job name maps to one typed handler (thin: it calls a service). The compiler
  * insists every declared job has a handler, and start-up fails if one is missing at run time.
+ *
+ * Declare processors with `@Processor(queue, { autorun: false })`: lock duration and stalled-check interval
+ * come from AppConfig (`lockSettings`, QUEUE_JOB_LOCK_MS / QUEUE_STALLED_INTERVAL_MS by default), which a
+ * decorator cannot read, so they are applied here before the worker starts.
  */
 export abstract class TypedProcessor<Jobs extends Record<string, unknown>>
   extends WorkerHost
@@ -31,6 +49,19 @@ export abstract class TypedProcessor<Jobs extends Record<string, unknown>>
 
   onApplicationBootstrap(): void {
     this.worker.concurrency = this.appConfig.worker.concurrency;
+    const worker = this.worker as unknown as ConfigurableWorker;
+    if (worker.opts.autorun !== false) return;
+    const { lockMs, stalledIntervalMs } = this.lockSettings(this.appConfig);
+    worker.opts.lockDuration = lockMs;
+    worker.opts.lockRenewTime = lockMs / 2;
+    worker.opts.stalledInterval = stalledIntervalMs;
+    worker.createLockManager();
+    void worker.run().catch((error: unknown) => this.logger.error(`worker stopped: ${String(error)}`));
+  }
+
+  /** Overridden by a queue with settings of its own (posts). */
+  protected lockSettings(config: AppConfig): JobLockSettings {
+    return { lockMs: config.worker.jobLockMs, stalledIntervalMs: config.worker.stalledIntervalMs };
   }
 
   async process(job: Job<JobEnvelope<unknown>>): Promise<unknown> {

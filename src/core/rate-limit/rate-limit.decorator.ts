@@ -12,8 +12,8 @@ export interface RateLimitOptions {
   /** Defaults to `user`. */
   key?: RateLimitKey;
   /**
-   * Refuse the request (503) instead of letting it through while Redis is unreachable. For routes where
-   * the limit is the protection (password, OTP, recovery codes); `@AuthRateLimit()` sets it.
+   * Refuse the request (503) while Redis is unreachable, instead of counting it in this process (the
+   * default, which keeps the limit per API instance). For a route whose limit must hold across instances.
    */
   failClosed?: boolean;
 }
@@ -45,6 +45,13 @@ const ApiRateLimited = (): MethodDecorator & ClassDecorator =>
     content: PROBLEM,
   });
 
+const ApiLimitsUnavailable = (): MethodDecorator & ClassDecorator =>
+  ApiResponse({
+    status: 503,
+    description: 'Request limits cannot be checked right now; retry later',
+    content: PROBLEM,
+  });
+
 function assertPositiveInteger(name: string, value: number | undefined): void {
   if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
     throw new Error(`@RateLimit(): ${name} must be a positive integer, got ${value}`);
@@ -59,24 +66,18 @@ export function RateLimit(options: RateLimitOptions): MethodDecorator & ClassDec
   assertPositiveInteger('max', options.max);
   assertPositiveInteger('windowSeconds', options.windowSeconds);
   const spec: RateLimitSpec = { kind: 'route', ...options };
-  return applyDecorators(SetMetadata(RATE_LIMIT_METADATA, spec), ApiRateLimited());
+  if (!options.failClosed) return applyDecorators(SetMetadata(RATE_LIMIT_METADATA, spec), ApiRateLimited());
+  return applyDecorators(SetMetadata(RATE_LIMIT_METADATA, spec), ApiRateLimited(), ApiLimitsUnavailable());
 }
 
 /**
  * The strict limit for authentication routes (login, OTP, refresh, password reset): RATE_LIMIT_AUTH_MAX per
- * RATE_LIMIT_WINDOW_SECONDS per client IP, whoever is logged in, and fail closed (503) while Redis is down.
+ * RATE_LIMIT_WINDOW_SECONDS per client IP, whoever is logged in. While Redis is down each API instance counts
+ * it in memory (RateLimitGuard): logins keep working and guessing stays limited.
  */
 export function AuthRateLimit(): MethodDecorator & ClassDecorator {
   const spec: RateLimitSpec = { kind: 'auth' };
-  return applyDecorators(
-    SetMetadata(RATE_LIMIT_METADATA, spec),
-    ApiRateLimited(),
-    ApiResponse({
-      status: 503,
-      description: 'Request limits cannot be checked right now; retry later',
-      content: PROBLEM,
-    }),
-  );
+  return applyDecorators(SetMetadata(RATE_LIMIT_METADATA, spec), ApiRateLimited());
 }
 
 /** No rate limit (health probes, metrics scrapes); a method's decorator wins over its controller's. */

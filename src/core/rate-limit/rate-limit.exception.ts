@@ -2,7 +2,7 @@ import { AppException } from '../exceptions/app.exception';
 
 export enum RateLimitExceptionCode {
   RateLimited = 'rate-limited',
-  /** Redis is unreachable on a route whose limit must not silently vanish (`@AuthRateLimit`). */
+  /** Redis is unreachable on a route that refuses rather than count in-process (`@RateLimit({ failClosed })`). */
   Unavailable = 'rate-limit-unavailable',
 }
 

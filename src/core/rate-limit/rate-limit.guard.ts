@@ -2,10 +2,12 @@ import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@ne
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '../../config/app.config';
+import { RedisAvailability } from '../redis/redis-availability';
 import { clientBucketAddress } from './client-address';
+import { LocalRateLimiter } from './local-rate-limiter';
 import { RATE_LIMIT_METADATA, type RateLimitSpec } from './rate-limit.decorator';
 import { RateLimitException } from './rate-limit.exception';
-import { RateLimitStorage } from './rate-limit.storage';
+import { RateLimitStorage, type RateLimitHit } from './rate-limit.storage';
 
 /** A limit as enforced: the declared spec with the configured numbers filled in. */
 interface RateLimitPolicy {
@@ -36,6 +38,10 @@ type TrackedRequest = FastifyRequest & { user?: { id?: unknown } };
  *
  * Per-request cost (DESIGN.md §4): the policy of a handler is resolved once and cached; then one Redis
  * round trip and two headers.
+ *
+ * While Redis is unreachable, requests are counted by a LocalRateLimiter in this process with the same
+ * policy: limits never disappear (each instance enforces them on its own, see LocalRateLimiter). Only a
+ * route declared `@RateLimit({ failClosed: true })` answers 503 instead. Once Redis answers again, it counts.
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
@@ -43,12 +49,14 @@ export class RateLimitGuard implements CanActivate {
   /** Controller class -> handler -> policy (`null` = not limited). Keyed by both: a handler inherited by
    * two controllers may carry different class-level limits. */
   private readonly policies = new Map<object, Map<object, RateLimitPolicy | null>>();
+  private readonly local = new LocalRateLimiter();
   private storageFailing = false;
 
   constructor(
     private readonly reflector: Reflector,
     private readonly storage: RateLimitStorage,
     private readonly config: AppConfig,
+    private readonly redis: RedisAvailability,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -65,18 +73,7 @@ export class RateLimitGuard implements CanActivate {
     // The route template (not the URL), so /customers/1 and /customers/2 share one bucket.
     const bucket = `${request.method}:${request.routeOptions.url ?? ''}:${tracker}`;
 
-    let count: number;
-    let msToReset: number;
-    try {
-      ({ count, msToReset } = await this.storage.hit(bucket, policy.windowMs));
-    } catch (error) {
-      return this.storageUnavailable(policy, error);
-    }
-    if (this.storageFailing) {
-      this.storageFailing = false;
-      this.logger.log('Rate limits are enforced again');
-    }
-
+    const { count, msToReset } = await this.count(bucket, policy);
     const resetSeconds = Math.max(1, Math.ceil(msToReset / 1000));
     const remaining = Math.max(0, policy.max - count);
     void reply
@@ -89,20 +86,39 @@ export class RateLimitGuard implements CanActivate {
     return true;
   }
 
+  /** Counts in Redis; while Redis is down (known, or this call fails) in this process instead. */
+  private async count(bucket: string, policy: RateLimitPolicy): Promise<RateLimitHit> {
+    if (this.redis.isUp) {
+      try {
+        const hit = await this.storage.hit(bucket, policy.windowMs);
+        if (this.storageFailing) {
+          this.storageFailing = false;
+          this.local.clear();
+          this.logger.log('Rate limits are counted in Redis again');
+        }
+        return hit;
+      } catch (error) {
+        return this.countLocally(bucket, policy, error);
+      }
+    }
+    return this.countLocally(bucket, policy, new Error('Redis is not connected'));
+  }
+
   /**
-   * Redis is down. Normal routes fail open: an outage of the limiter must not take the whole API down with
-   * it, and those limits only protect capacity. Routes that fail closed (`@AuthRateLimit`) answer 503: their
-   * limit is what stops password and OTP guessing, and an attacker could otherwise get unlimited attempts
-   * by waiting for (or causing) a Redis outage.
+   * Redis is down. A limit that only protects capacity could fail open, and one that stops guessing
+   * (`@AuthRateLimit`) could fail closed, but either way an outage of a cache would change what clients may
+   * do: unlimited attempts, or nobody able to log in or refresh a token. Counting in this process keeps the
+   * same limits per instance; account lockout (in PostgreSQL) still bounds guesses per account whatever the
+   * number of instances. A route may still opt into refusing (`failClosed`).
    */
-  private storageUnavailable(policy: RateLimitPolicy, error: unknown): boolean {
+  private countLocally(bucket: string, policy: RateLimitPolicy, error: unknown): RateLimitHit {
     if (!this.storageFailing) {
       this.storageFailing = true;
       const reason = error instanceof Error ? error.message : String(error);
-      this.logger.warn(`Rate limits cannot be checked (${reason}); letting requests through, refusing auth routes`);
+      this.logger.warn(`Rate limits cannot be counted in Redis (${reason}); counting in this process meanwhile`);
     }
     if (policy.failClosed) throw RateLimitException.unavailable();
-    return true;
+    return this.local.hit(bucket, policy.windowMs);
   }
 
   private policyFor(context: ExecutionContext): RateLimitPolicy | null {
@@ -132,7 +148,7 @@ export class RateLimitGuard implements CanActivate {
       case 'skip':
         return null;
       case 'auth':
-        return makePolicy('auth', authMax, windowSeconds, false, true);
+        return makePolicy('auth', authMax, windowSeconds, false, false);
       case 'route':
         return makePolicy(
           'route',

@@ -1,13 +1,16 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { AppConfig } from '../../config/app.config';
+import { RedisAvailability } from './redis-availability';
 import { redisOptionsFromUrl } from './redis-connection';
+import { REDIS } from './redis.tokens';
 
-export const REDIS = Symbol('REDIS');
+export { REDIS };
 
 /**
  * One shared ioredis client for request-path commands (health, rate limits, sessions). Commands fail fast
- * while Redis is down (no offline queue) so callers can decide to fall back or fail closed.
+ * while Redis is down (no offline queue) so callers can decide to fall back or fail closed;
+ * RedisAvailability tells them whether it is up and when it came back from an outage.
  */
 @Global()
 @Module({
@@ -37,8 +40,9 @@ export const REDIS = Symbol('REDIS');
         return client;
       },
     },
+    RedisAvailability,
   ],
-  exports: [REDIS],
+  exports: [REDIS, RedisAvailability],
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(@Inject(REDIS) private readonly redis: Redis) {}

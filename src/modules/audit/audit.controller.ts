@@ -34,7 +34,7 @@ export class AuditController {
   ) {}
 
   @Get()
-  @RequirePermission('audit:read')
+  @RequirePermission('audit:read', { scope: 'organization' })
   @ApiOperation({
     summary: "The organization's audit trail",
     description: 'Newest first by default. `from` is inclusive, `to` exclusive; bounds prune monthly partitions.',
@@ -47,7 +47,7 @@ export class AuditController {
   }
 
   @Get('export')
-  @RequirePermission('audit:read')
+  @RequirePermission('audit:read', { scope: 'organization' })
   @RequestTimeout(30 * 60 * 1000)
   @ApiOperation({
     summary: 'Download the audit trail as CSV or NDJSON',
@@ -56,14 +56,14 @@ export class AuditController {
       '(starting with = + - @, tab or CR) get a leading apostrophe.',
   })
   @ApiProduces('text/csv', 'application/x-ndjson')
-  @ApiOkResponse({ description: 'The entries, one per line (CSV with a header row)' })
+  @ApiOkResponse({ description: 'The entries, one per line (CSV with a header row)', schema: { type: 'string' } })
   @ApiProblems(400)
   export(@Query() query: ExportAuditLogsQueryDto, @CurrentUser() user: AuthUser): Promise<StreamableFile> {
     return this.exporter.export(user, query);
   }
 
   @Get('verify')
-  @RequirePermission('audit:read')
+  @RequirePermission('audit:read', { scope: 'organization' })
   @RequestTimeout(5 * 60 * 1000)
   @ApiOperation({
     summary: "Verify the organization's hash chain",
@@ -79,7 +79,7 @@ export class AuditController {
   }
 
   @Get('partitions')
-  @RequirePermission('audit:read')
+  @RequirePermission('audit:read', { scope: 'organization' })
   @ApiOperation({
     summary: 'The monthly partitions of the audit table',
     description: 'With row estimates, and the exact row count of the default partition (should be 0).',
@@ -90,7 +90,7 @@ export class AuditController {
   }
 
   @Get(':id')
-  @RequirePermission('audit:read')
+  @RequirePermission('audit:read', { scope: 'organization' })
   @ApiOperation({ summary: 'Read one audit entry' })
   @ApiOkResponse({ type: AuditLogDto })
   @ApiProblems(400, 404)

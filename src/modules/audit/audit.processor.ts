@@ -4,7 +4,7 @@ import { TypedProcessor, type JobHandlers } from '../../core/queue/typed-process
 import { AuditPartitionsService } from './audit-partitions.service';
 import { AUDIT_JOB_NAMES, type AuditJobs } from './audit.jobs';
 
-@Processor(QueueName.Audit)
+@Processor(QueueName.Audit, { autorun: false })
 export class AuditProcessor extends TypedProcessor<AuditJobs> {
   protected readonly jobNames = AUDIT_JOB_NAMES;
   protected readonly handlers: JobHandlers<AuditJobs> = {

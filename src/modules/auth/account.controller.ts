@@ -24,7 +24,7 @@ export class AccountController {
   @AuthRateLimit()
   @ApiOperation({ summary: 'Change your password (needs the current one); your other sessions are revoked' })
   @ApiNoContentResponse({ description: 'Password changed' })
-  @ApiProblems(400, 401, 403, 429)
+  @ApiProblems(400, 401, 403, 423, 429)
   async changePassword(
     @Body() body: PasswordChangeDto,
     @CurrentUser() user: AuthUser,

@@ -1,5 +1,13 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import { ApiProblems } from '../../core/http/api-problems.decorator';
 import { AuthRateLimit } from '../../core/rate-limit/rate-limit.decorator';
 import { AuthenticatedOnly } from '../rbac/decision/require-permission.decorator';
@@ -38,7 +46,7 @@ export class AuthController {
   @Public()
   @AuthRateLimit()
   @ApiOperation({ summary: 'Create an organization and its owner, and log the owner in' })
-  @ApiOkResponse({ type: TokenResponseDto })
+  @ApiCreatedResponse({ type: TokenResponseDto })
   @ApiProblems(400, 403, 409, 429)
   register(@Body() body: RegisterDto, @ClientInfo() client: Client): Promise<TokenPair> {
     return this.auth.register(body, client);

@@ -34,6 +34,8 @@ export class EmailOtpService {
 
   /** Sends a code when an account exists for the email (and the purpose makes sense for it); silent otherwise. */
   async request(email: string, purpose: OtpPurpose): Promise<void> {
+    // Before the lookup: refusing only for existing accounts would tell which exist.
+    await this.mail.assertAvailable();
     const user = await this.users.findWithSecrets({ email });
     if (!user || user.status === 'disabled') return;
     if (purpose === 'verify_email' && user.emailVerifiedAt) return;
@@ -50,6 +52,8 @@ export class EmailOtpService {
     manager?: EntityManager,
     template: MailTemplate = purpose,
   ): Promise<void> {
+    // A code whose mail cannot be queued is useless: refuse (503) and roll back what it was issued for.
+    await this.mail.assertAvailable();
     const code = randomDigits(6);
     const ttl = this.config.auth.otpTtlSeconds;
     const now = new Date();

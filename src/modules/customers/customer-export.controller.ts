@@ -25,7 +25,7 @@ export class CustomerExportController {
       'Cells a spreadsheet would run as a formula (starting with = + - @, tab or CR) get a leading apostrophe.',
   })
   @ApiProduces('text/csv')
-  @ApiOkResponse({ description: 'CSV with a header row' })
+  @ApiOkResponse({ description: 'CSV with a header row', schema: { type: 'string' } })
   @ApiProblems(400)
   export(@Query() query: ExportCustomersQueryDto, @CurrentUser() caller: AuthUser): Promise<StreamableFile> {
     return this.exporter.export(caller, query);

@@ -4,7 +4,7 @@ import { TypedProcessor, type JobHandlers } from '../../core/queue/typed-process
 import { CustomerImportJobService } from './customer-import-job.service';
 import { CUSTOMERS_JOB_NAMES, type CustomersJobs } from './customer-import.jobs';
 
-@Processor(QueueName.Customers)
+@Processor(QueueName.Customers, { autorun: false })
 export class CustomerImportProcessor extends TypedProcessor<CustomersJobs> {
   protected readonly jobNames = CUSTOMERS_JOB_NAMES;
   protected readonly handlers: JobHandlers<CustomersJobs> = {

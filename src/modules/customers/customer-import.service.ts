@@ -6,7 +6,7 @@ import { CsvSyntaxError, parseCsv } from '../../core/csv/csv-parser';
 import { TransactionRunner } from '../../core/database/transaction.runner';
 import { uuidv7 } from '../../core/database/uuidv7';
 import { ValidationException } from '../../core/exceptions/app.exception';
-import { enqueue } from '../../core/queue/job-envelope';
+import { assertQueueAvailable, enqueue } from '../../core/queue/job-envelope';
 import { QueueName } from '../../core/queue/queue-names';
 import { AuditService } from '../audit/audit.service';
 import type { AuthUser } from '../auth/auth-user';
@@ -64,6 +64,8 @@ export class CustomerImportService {
       );
     }
     const totalRows = countRows(csv);
+    // Redis down: refuse (503) before storing an import that no job would ever run.
+    await assertQueueAvailable(this.queue);
     const created = await this.tx.run(async (m) => {
       const row = await this.repository.insert(
         {

@@ -6,6 +6,7 @@ import type { Cache } from 'cache-manager';
 import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { AppConfig } from '../../config/app.config';
+import { RedisAvailability } from '../../core/redis/redis-availability';
 import { REDIS } from '../../core/redis/redis.module';
 import type { ReadableDepartments } from '../rbac/decision/permission.service';
 import type { CustomerStatsDto } from './customer-stats.dto';
@@ -24,6 +25,7 @@ export class CustomerStatsCache {
     @Inject(CACHE_MANAGER) private readonly cache: Cache,
     @Inject(REDIS) private readonly redis: Redis,
     private readonly config: AppConfig,
+    private readonly availability: RedisAvailability,
   ) {}
 
   async getOrCompute(
@@ -49,7 +51,9 @@ export class CustomerStatsCache {
    * import), e.g. `await tx.afterCommit(() => statsCache.invalidate(organizationId))`. Never throws.
    */
   async invalidate(organizationId: string): Promise<void> {
-    await this.redis.incr(this.versionKey(organizationId)).catch(() => undefined);
+    // Missed while Redis is unreachable: bumped once it is back, or its old entries would be served again.
+    const bump = () => this.redis.incr(this.versionKey(organizationId));
+    await bump().catch(() => this.availability.replayWhenBack(this.versionKey(organizationId), bump));
   }
 
   /** CRUD writes announce themselves after commit (customers.service.ts). */

@@ -16,7 +16,7 @@ import {
   ValidateBy,
   ValidateIf,
 } from 'class-validator';
-import { normalizeEmail, trim } from '../../core/http/transforms';
+import { commaList, normalizeEmail, trim } from '../../core/http/transforms';
 import { PageQueryDto } from '../../core/pagination/page-query.dto';
 import { CUSTOMER_STATUSES, type Customer, type CustomerStatus } from './customer.entity';
 
@@ -26,12 +26,6 @@ export type TagMode = (typeof TAG_MODES)[number];
 const MAX_TAGS = 50;
 const MAX_CUSTOM_FIELDS_BYTES = 16_384;
 const TAG_PATTERN = /^[^,\s][^,]*$/;
-
-// `?status=a&status=b` arrives as an array, `?status=a,b` as one string: both mean the same filter.
-const commaList = ({ value }: { value: unknown }): unknown =>
-  (Array.isArray(value) ? value : [value]).flatMap((item: unknown) =>
-    typeof item === 'string' ? item.split(',').map((part) => part.trim()) : [item],
-  );
 
 // Tags are trimmed and de-duplicated; anything else is left for the validators to refuse.
 const tagList = ({ value }: { value: unknown }): unknown =>

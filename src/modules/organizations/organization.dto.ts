@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional, IsString, Length } from 'class-validator';
+import { IsBoolean, IsString, Length, ValidateIf } from 'class-validator';
 import { trim } from '../../core/http/transforms';
 import type { Organization } from './organization.entity';
 
@@ -19,14 +19,15 @@ export class OrganizationDto {
 
 export class UpdateOrganizationDto {
   /** @example Acme Corporation */
-  @IsOptional()
+  // Optional but not nullable: IsOptional would let null through to a NOT NULL column (a 500).
+  @ValidateIf((_, value) => value !== undefined)
   @Transform(trim)
   @IsString()
   @Length(1, 200)
   name?: string;
 
   /** Require 2FA of every member: members without it are sent to setup after their next password login. */
-  @IsOptional()
+  @ValidateIf((_, value) => value !== undefined)
   @IsBoolean()
   requireTwoFactor?: boolean;
 }

@@ -26,7 +26,7 @@ export class OrganizationsController {
   ) {}
 
   @Get()
-  @RequirePermission('organizations:read')
+  @RequirePermission('organizations:read', { scope: 'organization' })
   @ApiOperation({ summary: "The caller's organization" })
   @ApiOkResponse({ type: OrganizationDto })
   async get(@CurrentUser() user: AuthUser): Promise<OrganizationDto> {
@@ -35,7 +35,7 @@ export class OrganizationsController {
 
   @Patch()
   @Audited({ action: 'organizations.update', resourceType: 'organizations' })
-  @RequirePermission('organizations:update')
+  @RequirePermission('organizations:update', { scope: 'organization' })
   @ApiOperation({ summary: 'Rename the organization or require 2FA of its members' })
   @ApiOkResponse({ type: OrganizationDto })
   @ApiProblems(400, 403)
@@ -47,7 +47,7 @@ export class OrganizationsController {
   @Delete()
   @AuditedInService('auth.organization.deleted event, in the transaction of the delete')
   @HttpCode(204)
-  @RequirePermission('organizations:delete')
+  @RequirePermission('organizations:delete', { scope: 'organization' })
   @ApiOperation({ summary: 'Delete the organization and all its data (needs a recent step-up)' })
   @ApiProblems(403)
   async delete(@CurrentUser() user: AuthUser, @ClientInfo() client: Client): Promise<void> {

@@ -13,7 +13,7 @@ import {
   MaxLength,
   ValidateIf,
 } from 'class-validator';
-import { trim } from '../../core/http/transforms';
+import { commaList, trim } from '../../core/http/transforms';
 import { PageQueryDto } from '../../core/pagination/page-query.dto';
 import { POST_STATUSES, type Post, type PostStatus } from './post.entity';
 
@@ -23,12 +23,6 @@ const TAG_PATTERN = /^[^,\s][^,]*$/;
 /** What the posts.slug CHECK constraint accepts. */
 export const SLUG_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 export const SLUG_MAX_LENGTH = 200;
-
-// `?status=a&status=b` arrives as an array, `?status=a,b` as one string: both mean the same filter.
-const commaList = ({ value }: { value: unknown }): unknown =>
-  (Array.isArray(value) ? value : [value]).flatMap((item: unknown) =>
-    typeof item === 'string' ? item.split(',').map((part) => part.trim()) : [item],
-  );
 
 const tagList = ({ value }: { value: unknown }): unknown =>
   Array.isArray(value)

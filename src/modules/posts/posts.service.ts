@@ -9,6 +9,7 @@ import { Paginator } from '../../core/pagination/paginator';
 import { diffChanges } from '../audit/audit-changes';
 import { AuditService } from '../audit/audit.service';
 import type { AuthUser } from '../auth/auth-user';
+import { MediaCatalog } from '../media/media-catalog';
 import { PermissionService } from '../rbac/decision/permission.service';
 import type { PermissionKey } from '../rbac/permission';
 import { RbacException, RbacExceptionCode } from '../rbac/rbac.exception';
@@ -82,6 +83,7 @@ export class PostsService {
     private readonly tx: TransactionRunner,
     private readonly scheduler: PostSchedulingPort,
     private readonly publicCache: PublicPostsCache,
+    private readonly mediaCatalog: MediaCatalog,
   ) {}
 
   async list(caller: AuthUser, query: ListPostsQueryDto): Promise<Page<PostDto>> {
@@ -98,6 +100,7 @@ export class PostsService {
     await this.requireAllowed(caller, 'posts:create', departmentId);
     try {
       return await this.tx.run(async (m) => {
+        if (input.coverMediaId) await this.mediaCatalog.assertCover(caller, input.coverMediaId, m);
         const now = new Date();
         const post: Post = {
           // created_at is the time inside the id: it names the partition of every later lookup by id.
@@ -153,6 +156,7 @@ export class PostsService {
         const changes = changesOf(post, input);
         if (changes.departmentId !== undefined) await this.requireAllowed(caller, 'posts:update', changes.departmentId);
         if (Object.keys(changes).length === 0) return post;
+        if (changes.coverMediaId) await this.mediaCatalog.assertCover(caller, changes.coverMediaId, m);
         if (changes.slug !== undefined && !(await this.repository.moveSlug(post, changes.slug, m))) throw slugTaken();
         const updated = await this.repository.update(post, changes, m);
         await this.record(caller, 'posts.update', post, snapshot(post), snapshot(updated), m);

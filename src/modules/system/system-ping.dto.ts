@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import type { SystemPing, SystemPingStatus } from './system-ping.entity';
 
@@ -22,6 +23,7 @@ export class SystemPingDto {
   /** @example 019ac2f0-5b7a-7c3e-9a51-6f1d0e2b4c88 */
   id: string;
   /** queued until the worker has handled it */
+  @ApiProperty({ enum: ['queued', 'processed'] satisfies SystemPingStatus[] })
   status: SystemPingStatus;
   /** Request id the worker saw with the job (equals the enqueuing request's X-Request-Id) */
   requestId: string | null;
@@ -31,6 +33,7 @@ export class SystemPingDto {
   processedBy: string | null;
 
   static from(ping: SystemPing): SystemPingDto {
-    return Object.assign(new SystemPingDto(), ping);
+    const { id, status, requestId, createdAt, processedAt, processedBy } = ping;
+    return Object.assign(new SystemPingDto(), { id, status, requestId, createdAt, processedAt, processedBy });
   }
 }

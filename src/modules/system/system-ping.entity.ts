@@ -8,6 +8,10 @@ export class SystemPing {
   @PrimaryColumn('uuid')
   id: string;
 
+  /** The organization that sent it; only its members can read it (null: made before pings had owners). */
+  @Column('uuid', { nullable: true })
+  organizationId: string | null;
+
   @Column('text')
   status: SystemPingStatus;
 

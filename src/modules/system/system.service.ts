@@ -8,7 +8,7 @@ import { IsNull, type Repository } from 'typeorm';
 import { currentContext } from '../../core/context/request-context';
 import { TransactionRunner } from '../../core/database/transaction.runner';
 import { uuidv7 } from '../../core/database/uuidv7';
-import { enqueue } from '../../core/queue/job-envelope';
+import { assertQueueAvailable, enqueue } from '../../core/queue/job-envelope';
 import { QueueName } from '../../core/queue/queue-names';
 import { SystemPing } from './system-ping.entity';
 import { SystemException, SystemExceptionCode } from './system.exception';
@@ -23,13 +23,18 @@ export class SystemService {
   ) {}
 
   /** Records a ping and, once that is committed, queues it for the worker. */
-  async requestPing(holdMs: number): Promise<SystemPing> {
+  async requestPing(organizationId: string, holdMs: number): Promise<SystemPing> {
+    // Redis down: refuse (503) before recording a ping that no job would ever process.
+    await assertQueueAvailable(this.queue);
     return this.tx.run(async (manager) => {
       const ping = manager.create(SystemPing, {
         id: uuidv7(),
+        organizationId,
         status: 'queued',
         requestId: null,
         createdAt: new Date(),
+        processedAt: null,
+        processedBy: null,
       });
       await manager.insert(SystemPing, ping);
       const payload: SystemJobs['ping'] = { pingId: ping.id, holdMs };
@@ -39,8 +44,9 @@ export class SystemService {
     });
   }
 
-  async getPing(id: string): Promise<SystemPing> {
-    const ping = await this.pings.findOneBy({ id });
+  /** Another organization's ping is a 404, like a missing one. */
+  async getPing(organizationId: string, id: string): Promise<SystemPing> {
+    const ping = await this.pings.findOneBy({ id, organizationId });
     if (!ping) throw new SystemException(SystemExceptionCode.PingNotFound, `No ping ${id}.`);
     return ping;
   }

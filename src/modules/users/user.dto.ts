@@ -1,17 +1,22 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsEmail, IsIn, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
-import { normalizeEmail, trim } from '../../core/http/transforms';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsEmail,
+  IsIn,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  MaxLength,
+  ValidateIf,
+} from 'class-validator';
+import { commaList, normalizeEmail, trim } from '../../core/http/transforms';
 import { PageQueryDto } from '../../core/pagination/page-query.dto';
 import type { User, UserStatus } from './user.entity';
 
 export const USER_STATUSES: readonly UserStatus[] = ['invited', 'active', 'disabled'];
-
-// `?status=a&status=b` arrives as an array, `?status=a,b` as one string: both mean the same filter.
-const commaList = ({ value }: { value: unknown }): unknown =>
-  (Array.isArray(value) ? value : [value]).flatMap((item: unknown) =>
-    typeof item === 'string' ? item.split(',').map((part) => part.trim()) : [item],
-  );
 
 /** A user as administrators see it: never a password hash, TOTP secret or lockout internals. */
 export class UserDto {
@@ -108,7 +113,8 @@ export class CreateUserDto {
 
 export class UpdateUserDto {
   /** @example Grace Brewster Hopper */
-  @IsOptional()
+  // Optional but not nullable: IsOptional would let null through to a NOT NULL column (a 500).
+  @ValidateIf((_, value) => value !== undefined)
   @Transform(trim)
   @IsString()
   @Length(1, 200)

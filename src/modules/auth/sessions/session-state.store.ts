@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
 import type { Repository } from 'typeorm';
 import { AppConfig } from '../../../config/app.config';
+import { RedisAvailability } from '../../../core/redis/redis-availability';
 import { REDIS } from '../../../core/redis/redis.module';
 import { Session } from './session.entity';
 
@@ -14,7 +15,13 @@ const ACTIVE_TTL_SECONDS = 60;
 /**
  * What the JWT guard asks on every request: is this session still alive? Answered from Redis (shared by
  * every API instance, so a revocation is seen everywhere at once), falling back to PostgreSQL, the durable
- * copy, on a miss or while Redis is down — it never answers "active" without having checked one of them.
+ * copy, on a miss or while Redis is down — it never answers "active" without having checked one of them, and
+ * when neither answers the lookup fails (the request gets 503, never access).
+ *
+ * A revocation while Redis is unreachable reaches PostgreSQL only; the "active" entry cached before may
+ * still be in Redis when it comes back (partition healed, restart from RDB/AOF). So after an outage this
+ * process saw, cached "active" entries are not trusted for their whole lifetime (ACTIVE_TTL_SECONDS), and the
+ * missed revocations are written as soon as Redis is back (RedisAvailability).
  */
 @Injectable()
 export class SessionStateStore {
@@ -22,6 +29,7 @@ export class SessionStateStore {
     @Inject(REDIS) private readonly redis: Redis,
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     private readonly config: AppConfig,
+    private readonly availability: RedisAvailability,
   ) {}
 
   private key(sessionId: string): string {
@@ -30,7 +38,11 @@ export class SessionStateStore {
 
   async get(sessionId: string): Promise<SessionState> {
     const cached = await this.redis.get(this.key(sessionId)).catch(() => null);
-    if (cached === 'active' || cached === 'mfa-setup' || cached === 'revoked') return cached;
+    // "revoked" is final; a live state may be stale right after an outage (see above).
+    if (cached === 'revoked') return cached;
+    if ((cached === 'active' || cached === 'mfa-setup') && !this.availability.distrusts(ACTIVE_TTL_SECONDS * 1000)) {
+      return cached;
+    }
     const session = await this.sessions.findOne({
       where: { id: sessionId },
       select: { id: true, revokedAt: true, expiresAt: true, mfaSetupRequired: true },
@@ -48,9 +60,8 @@ export class SessionStateStore {
   async put(sessionId: string, state: SessionState): Promise<void> {
     if (state === 'revoked') {
       // Stays marked for as long as any access token issued for the session could still verify.
-      await this.redis
-        .set(this.key(sessionId), state, 'EX', this.config.jwt.accessTtlSeconds + 60)
-        .catch(() => undefined);
+      const write = () => this.redis.set(this.key(sessionId), state, 'EX', this.config.jwt.accessTtlSeconds + 60);
+      await write().catch(() => this.availability.replayWhenBack(this.key(sessionId), write));
       return;
     }
     // NX: a lookup that read "active" from PostgreSQL just before a revocation must not overwrite it.

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../../config/app.config';
 import { currentContext, type RequestContext } from '../../../core/context/request-context';
+import { RedisAvailability } from '../../../core/redis/redis-availability';
 import { REDIS } from '../../../core/redis/redis.module';
 import type { Grant } from './grant';
 
@@ -18,6 +19,9 @@ return { version, redis.call('GET', ARGV[1] .. version .. ':' .. ARGV[2]) }
  * Effective grants per user, computed from PostgreSQL and cached in Redis under the organization's RBAC
  * version. Any change to roles, role permissions, assignments or departments bumps that version, so every
  * API instance recomputes at once; stale entries simply expire. Without Redis, grants come from PostgreSQL.
+ * A bump that fails while Redis is unreachable is replayed when it is back, and until then, and for the
+ * lifetime of an entry after an outage this process saw, cached grants are not trusted (RedisAvailability):
+ * a role taken away during the outage must not come back with Redis's old data.
  */
 @Injectable()
 export class GrantStore {
@@ -27,6 +31,7 @@ export class GrantStore {
     private readonly dataSource: DataSource,
     @Inject(REDIS) private readonly redis: Redis,
     private readonly config: AppConfig,
+    private readonly availability: RedisAvailability,
   ) {}
 
   private versionKey(organizationId: string): string {
@@ -61,7 +66,7 @@ export class GrantStore {
     const cached = (await this.redis
       .eval(READ_SCRIPT, 1, this.versionKey(organizationId), this.grantsPrefix(organizationId), userId)
       .catch(() => null)) as [string, string | null] | null;
-    if (cached?.[1]) return JSON.parse(cached[1]) as Grant[];
+    if (cached?.[1] && !this.availability.distrusts(GRANTS_TTL_SECONDS * 1000)) return JSON.parse(cached[1]) as Grant[];
     const grants = await this.load(organizationId, userId);
     if (cached) {
       const key = `${this.grantsPrefix(organizationId)}${cached[0]}:${userId}`;
@@ -75,7 +80,8 @@ export class GrantStore {
     // A request that changed grants and checks again afterwards must see the change.
     const context = currentContext();
     if (context) this.perRequest.delete(context);
-    await this.redis.incr(this.versionKey(organizationId)).catch(() => undefined);
+    const bump = () => this.redis.incr(this.versionKey(organizationId));
+    await bump().catch(() => this.availability.replayWhenBack(this.versionKey(organizationId), bump));
   }
 
   private async load(organizationId: string, userId: string): Promise<Grant[]> {

@@ -4,18 +4,30 @@ import type { FastifyRequest } from 'fastify';
 import { IS_PUBLIC } from '../../../core/http/public.decorator';
 import { AuditService } from '../../audit/audit.service';
 import { RbacException, RbacExceptionCode } from '../rbac.exception';
-import { holdsAnywhere } from './grant';
+import { decide, holdsAnywhere } from './grant';
 import { GrantStore } from './grant.store';
-import { REQUIRED_PERMISSION } from './require-permission.decorator';
+import {
+  REQUIRED_PERMISSION,
+  REQUIRED_PERMISSION_SCOPE,
+  type RequiredPermissionScope,
+} from './require-permission.decorator';
+
+interface Requirement {
+  permission: string;
+  /** Only an organization-wide grant admits (organization-level resources; no service check follows). */
+  organizationWide: boolean;
+}
 
 /**
  * The one permission guard, after the JWT guard. A route with @RequirePermission(p) is open to callers who
  * hold p at some scope; whether that scope covers the resource is checked by the service that loads it
- * (PermissionService.assertAllowed) and lists are filtered by readableDepartments.
+ * (PermissionService.assertAllowed) and lists are filtered by readableDepartments. A route with
+ * @RequirePermission(p, { scope: 'organization' }) needs p organization-wide: a department grant never
+ * covers an organization-level resource.
  */
 @Injectable()
 export class PermissionGuard implements CanActivate {
-  private readonly required = new WeakMap<object, string | null>();
+  private readonly required = new WeakMap<object, Requirement | null>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -25,27 +37,36 @@ export class PermissionGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const permission = this.requiredPermission(context);
-    if (!permission) return true;
+    const requirement = this.requirement(context);
+    if (!requirement) return true;
+    const { permission, organizationWide } = requirement;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const user = request.user;
     if (!user) return true; // public route: the JWT guard let it through
-    if (holdsAnywhere(await this.grants.grantsOf(user.organizationId, user.id), permission)) return true;
-    await this.audit.recordDenied(user, permission, { route: `${request.method} ${request.routeOptions.url ?? ''}` });
-    throw new RbacException(RbacExceptionCode.PermissionDenied, `This needs the permission ${permission}.`, {
+    const grants = await this.grants.grantsOf(user.organizationId, user.id);
+    // With no target department, decide() counts organization-wide grants only.
+    if (organizationWide ? decide(grants, permission, null).allowed : holdsAnywhere(grants, permission)) return true;
+    await this.audit.recordDenied(user, permission, {
+      route: `${request.method} ${request.routeOptions.url ?? ''}`,
+      ...(organizationWide ? { scope: 'organization' } : {}),
+    });
+    const where = organizationWide ? ' organization-wide' : '';
+    throw new RbacException(RbacExceptionCode.PermissionDenied, `This needs the permission ${permission}${where}.`, {
       permission,
     });
   }
 
-  private requiredPermission(context: ExecutionContext): string | null {
+  private requirement(context: ExecutionContext): Requirement | null {
     const handler = context.getHandler();
-    let permission = this.required.get(handler);
-    if (permission === undefined) {
+    let requirement = this.required.get(handler);
+    if (requirement === undefined) {
       const targets = [handler, context.getClass()];
       const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) ?? false;
-      permission = isPublic ? null : (this.reflector.getAllAndOverride<string>(REQUIRED_PERMISSION, targets) ?? null);
-      this.required.set(handler, permission);
+      const permission = isPublic ? null : this.reflector.getAllAndOverride<string>(REQUIRED_PERMISSION, targets);
+      const scope = this.reflector.getAllAndOverride<RequiredPermissionScope>(REQUIRED_PERMISSION_SCOPE, targets);
+      requirement = permission ? { permission, organizationWide: scope === 'organization' } : null;
+      this.required.set(handler, requirement);
     }
-    return permission;
+    return requirement;
   }
 }

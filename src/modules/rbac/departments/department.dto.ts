@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { IsOptional, IsString, IsUUID, Length, ValidateIf } from 'class-validator';
 import { trim } from '../../../core/http/transforms';
 import { PageQueryDto } from '../../../core/pagination/page-query.dto';
 import type { Department } from './department.entity';
@@ -70,7 +70,8 @@ export class CreateDepartmentDto {
 
 export class UpdateDepartmentDto {
   /** Unique among its siblings (case-insensitive). @example Inside sales */
-  @IsOptional()
+  // Optional but not nullable: IsOptional would let null through to a NOT NULL column (a 500).
+  @ValidateIf((_, value) => value !== undefined)
   @Transform(trim)
   @IsString()
   @Length(1, 200)

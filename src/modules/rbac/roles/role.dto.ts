@@ -1,6 +1,16 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  MaxLength,
+  ValidateIf,
+} from 'class-validator';
 import { trim } from '../../../core/http/transforms';
 import { SYSTEM_ROLES, type SystemRoleKey } from '../system-roles';
 import type { Role } from './role.entity';
@@ -62,14 +72,15 @@ export class CreateRoleDto {
 
 export class UpdateRoleDto {
   /** System roles cannot be renamed. @example Support lead */
-  @IsOptional()
+  // Optional but not nullable: IsOptional would let null through to a NOT NULL column (a 500).
+  @ValidateIf((_, value) => value !== undefined)
   @Transform(trim)
   @IsString()
   @Length(1, 100)
   name?: string;
 
   /** @example Handles escalated customer tickets */
-  @IsOptional()
+  @ValidateIf((_, value) => value !== undefined)
   @Transform(trim)
   @IsString()
   @MaxLength(1000)

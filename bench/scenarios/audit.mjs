@@ -1,0 +1,125 @@
+// Auditing: the same trivial mutation with and without @Audited through the API (hash-chained insert into
+// the 10M-row partitioned audit_logs), one day's first page out of the whole table (HTTP and SQL), and the
+// insert rate partitioned vs unpartitioned from bench/audit.bench.mjs (spawned; it builds both tables).
+import { performance } from 'node:perf_hooks';
+import { connect, percentile, probe } from '../harness.mjs';
+import { auditDays } from '../queries.mjs';
+
+export async function auditScenario(ctx) {
+  const { api, cfg, member, owner, dataset } = ctx;
+  const rows = [];
+
+  // 1. The request-path cost of auditing.
+  const mutation = (path) => ({ url: `${api.url}/api/v1/bench/${path}`, method: 'POST', headers: member });
+  const { a: plain, b: audited } = await ctx.compare(mutation('mutate'), mutation('mutate-audited'));
+  const auditRow = ctx.row({
+    id: 'audit-request-cost',
+    group: 'Audit',
+    scenario:
+      'POST /bench/mutate-audited vs the same mutation without @Audited (req/s, 10 connections, one organization)',
+    app: audited,
+    baseline: plain,
+    baselineLabel: 'not audited',
+    ratio: audited.rps / plain.rps,
+    target: '≥ 0.9×',
+    pass: audited.rps / plain.rps >= 0.9,
+  });
+  rows.push(auditRow);
+  if (!auditRow.pass) {
+    await ctx.profile('audit-mutation', 'POST /bench/mutate-audited under load', () =>
+      ctx.load(mutation('mutate-audited')),
+    );
+  }
+
+  // 2. One organization's day, first page, over days spread across the year (different partitions).
+  const days = auditDays(dataset.state, 20);
+  const targets = days.map((day) => ({
+    url: `${api.url}/api/v1/audit-logs?limit=20&from=${encodeURIComponent(day.from)}&to=${encodeURIComponent(day.to)}`,
+    headers: owner,
+  }));
+  await probe({ targets, seconds: cfg.warmup, concurrency: 1 });
+  const http = await probe({ targets, seconds: cfg.probeSeconds * cfg.rounds, concurrency: 1, minRequests: 100 });
+  rows.push(
+    ctx.row({
+      id: 'audit-day-http',
+      group: 'Audit',
+      scenario: `GET /audit-logs?from=<day>&to=<day+1>&limit=20 (owner; 20 days across ${dataset.sizes.auditRows.toLocaleString('en')} rows), p99, 1 connection`,
+      app: http,
+      value: http.p99,
+      unit: 'ms',
+      target: '≤ 10 ms',
+      pass: http.p99 <= 10,
+    }),
+  );
+
+  // The same first page in SQL alone (the statement the API ran, with each day's bounds).
+  const query = ctx.queries['audit-day'];
+  const [captured] = auditDays(dataset.state, 1);
+  const db = await connect(dataset.url);
+  const times = [];
+  try {
+    for (let i = 0; i < 20 * cfg.rounds * 5; i++) {
+      const day = days[i % days.length];
+      const values = query.values.map((value) =>
+        value === captured.from ? day.from : value === captured.to ? day.to : value,
+      );
+      const started = performance.now();
+      const { rowCount } = await db.query(query.text, values);
+      times.push(performance.now() - started);
+      if (rowCount !== 21) throw new Error(`audit day ${day.from}: ${rowCount} rows`);
+    }
+  } finally {
+    await db.end();
+  }
+  times.sort((a, b) => a - b);
+  const sql = { p50: percentile(times, 50), p99: percentile(times, 99), requests: times.length };
+  rows.push(
+    ctx.row({
+      id: 'audit-day-sql',
+      group: 'Audit',
+      scenario: 'The same first page, SQL only (the statement the API ran), p99',
+      app: sql,
+      value: sql.p99,
+      unit: 'ms',
+      target: '≤ 10 ms',
+      pass: sql.p99 <= 10,
+    }),
+  );
+  return rows;
+}
+
+/** bench/audit.bench.mjs in its own database: inserts partitioned vs unpartitioned (and its request-path ratio). */
+export async function auditInsertScenario(ctx) {
+  const result = await ctx.spawnBench('audit', 'bench/audit.bench.mjs', {
+    BENCH_AUDIT_ROWS: ctx.mode === 'quick' ? '20000' : '200000',
+    BENCH_DURATION: String(ctx.mode === 'quick' ? 2 : 6),
+  });
+  const { insert, ratios, requestPath } = result;
+  return [
+    ctx.row({
+      id: 'audit-insert-partitioned',
+      group: 'Audit',
+      scenario: `Audit insert rate, partitioned audit_logs vs unpartitioned twin (${insert.writers} writers, ${insert.batch}-row INSERTs; bench/audit.bench.mjs)`,
+      app: { rps: insert.rowsPerSec.partitioned },
+      baseline: { rps: insert.rowsPerSec.unpartitioned },
+      appLabel: 'partitioned rows/s',
+      baselineLabel: 'unpartitioned rows/s',
+      ratio: ratios.insertPartitionedVsUnpartitioned,
+      target: '≥ 0.95×',
+      pass: ratios.insertPartitionedVsUnpartitioned >= 0.95,
+    }),
+    ctx.row({
+      id: 'audit-request-cost-audit-bench',
+      group: 'Audit',
+      scenario:
+        'Cross-check: audited vs plain mutation as bench/audit.bench.mjs measures it (ts-node API, empty database)',
+      app: requestPath.audited,
+      baseline: requestPath.plain,
+      baselineLabel: 'not audited',
+      ratio: requestPath.ratio,
+      target: '≥ 0.9×',
+      pass: requestPath.ratio >= 0.9,
+      informational: true,
+    }),
+  ];
+}

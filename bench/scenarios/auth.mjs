@@ -1,0 +1,244 @@
+// Authentication and authorization on the request path: a permission-checked trivial route against bare
+// Fastify, what the JWT guard plus the cached permission decision add per request, login against raw
+// bcrypt.compare at the same cost (as bench/auth.bench.mjs measures it), other routes during a login flood,
+// and the share of request validation in a typical request's CPU.
+import { createHmac, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { cannon, connect, sleep } from '../harness.mjs';
+import { LOGIN_BCRYPT_COST } from '../dataset.mjs';
+
+const require = createRequire(import.meta.url);
+const bcrypt = require('bcrypt');
+
+/** libuv's default thread pool size: bcrypt runs there, in the API and in this process alike. */
+const LOGIN_CONCURRENCY = 4;
+
+/** Raw bcrypt.compare throughput at the login cost with LOGIN_CONCURRENCY in flight, in this process. */
+async function rawBcrypt(seconds) {
+  const password = createHmac('sha256', randomBytes(32)).update('bench-password').digest('base64');
+  const hash = await bcrypt.hash(password, LOGIN_BCRYPT_COST);
+  let done = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: LOGIN_CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        await bcrypt.compare(password, hash);
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
+const cpu = (measurement) => measurement.cpuMsPerRequest?.toFixed(3) ?? '?';
+
+/** Samples the API's connections in pg_stat_activity every 100 ms until stop(). */
+function samplePool(ctx) {
+  let stopped = false;
+  const seen = { maxIdleInTransaction: 0, maxActive: 0 };
+  const done = (async () => {
+    const db = await connect(ctx.dataset.url);
+    try {
+      while (!stopped) {
+        const { rows } = await db.query(
+          `SELECT count(*) FILTER (WHERE state = 'idle in transaction')::int AS idle_tx,
+                  count(*) FILTER (WHERE state = 'active')::int AS active
+             FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'atrium-api'`,
+        );
+        seen.maxIdleInTransaction = Math.max(seen.maxIdleInTransaction, rows[0].idle_tx);
+        seen.maxActive = Math.max(seen.maxActive, rows[0].active);
+        await sleep(100);
+      }
+    } finally {
+      await db.end();
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await done;
+      return seen;
+    },
+  };
+}
+
+export async function authScenario(ctx) {
+  const { api, cfg, member, dataset } = ctx;
+  const rows = [];
+  const route = (path) => ({ url: `${api.url}/api/v1/bench/${path}`, headers: member });
+
+  // 1. A permission-checked route that touches no database vs bare Fastify returning the same JSON.
+  const baseline = await ctx.startBaseline('baseline-trivial', 'bench/baselines/trivial.mjs', {});
+  let permitted;
+  let bare;
+  try {
+    ({ a: permitted, b: bare } = await ctx.compare(route('permitted'), { url: `${baseline.url}/bench/permitted` }));
+  } finally {
+    await baseline.stop();
+  }
+  const trivialRow = ctx.row({
+    id: 'trivial-protected-vs-bare',
+    group: 'Auth',
+    scenario: 'GET /bench/permitted (JWT + session + customers:read, cached grants; no SQL) vs bare Fastify, req/s',
+    app: permitted,
+    baseline: bare,
+    ratio: permitted.rps / bare.rps,
+    target: '≥ 0.5×',
+    pass: permitted.rps / bare.rps >= 0.5,
+  });
+  rows.push(trivialRow);
+
+  // 2. What the guard and the cached decision add: the same trivial route public, JWT-only and
+  // permission-checked, back to back; cost = 1/rps(protected) - 1/rps(public) at the same concurrency.
+  const { a: open, b: guarded } = await ctx.compare({ url: `${api.url}/api/v1/bench/public` }, route('permitted'));
+  const jwtOnly = await ctx.load(route('private'));
+  const costMs = (1 / guarded.rps - 1 / open.rps) * 1000;
+  const guardRow = ctx.row({
+    id: 'guard-cost',
+    group: 'Auth',
+    scenario:
+      'JWT guard + cached permission decision, per request: 1/rps(/bench/permitted) − 1/rps(/bench/public), 10 connections',
+    app: guarded,
+    baseline: open,
+    baselineLabel: 'public route',
+    value: costMs,
+    unit: 'ms',
+    target: '≤ 0.1 ms',
+    pass: costMs <= 0.1,
+    note:
+      `JWT guard alone (/bench/private, ${Math.round(jwtOnly.rps)} req/s): ${((1 / jwtOnly.rps - 1 / open.rps) * 1000).toFixed(3)} ms; ` +
+      `API CPU per request ${cpu(guarded)} vs ${cpu(open)} ms (Δ ${(guarded.cpuMsPerRequest - open.cpuMsPerRequest).toFixed(3)} ms, JWT only ${cpu(jwtOnly)} ms)`,
+  });
+  rows.push(guardRow);
+  if (!trivialRow.pass || !guardRow.pass) {
+    await ctx.profile('guard', 'GET /bench/permitted (member) under load', () => ctx.load(route('permitted')));
+  }
+
+  // 3. Login vs raw bcrypt.compare at the same cost and concurrency.
+  // Logins cycle through 32 accounts: the login of one account locks its row (FOR UPDATE) for the whole
+  // bcrypt comparison, so one account's logins run one at a time whatever the concurrency.
+  const { emails, password } = dataset.state.loginUsers;
+  let nextLogin = 0;
+  const loginTarget = {
+    url: `${api.url}/api/v1/auth/login`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    requests: [
+      {
+        setupRequest: (request) => ({
+          ...request,
+          body: JSON.stringify({ email: emails[nextLogin++ % emails.length], password }),
+        }),
+      },
+    ],
+  };
+  const loginSeconds = Math.max(cfg.duration, 3);
+  const raw = await rawBcrypt(loginSeconds);
+  const login = await cannon({ ...loginTarget, connections: LOGIN_CONCURRENCY, duration: loginSeconds });
+  rows.push(
+    ctx.row({
+      id: 'login-vs-bcrypt',
+      group: 'Auth',
+      scenario: `POST /auth/login req/s (32 accounts in turn) vs raw bcrypt.compare/s (cost ${LOGIN_BCRYPT_COST}, ${LOGIN_CONCURRENCY} in flight)`,
+      app: login,
+      baseline: { rps: raw },
+      baselineLabel: 'bcrypt.compare',
+      ratio: login.rps / raw,
+      target: '≥ 0.9×',
+      pass: login.rps / raw >= 0.9 && login.non2xx === 0,
+    }),
+  );
+
+  // 4. Other routes during a login flood, each at a fixed rate (a third of what it sustains alone), without
+  // and while 16 connections keep logging in: GET /customers (PostgreSQL) and /bench/private (JWT guard and
+  // session only: no SQL), which tells pool waits from other queueing.
+  const capacity = (id, fallback) => ctx.measured[id]?.app?.rps ?? fallback;
+  const others = [
+    {
+      name: 'GET /customers?limit=20',
+      url: `${api.url}/api/v1/customers?limit=20`,
+      rps: capacity('customers-list-rps', 150),
+    },
+    {
+      name: 'GET /bench/private (no SQL)',
+      url: `${api.url}/api/v1/bench/private`,
+      rps: capacity('trivial-protected-vs-bare', 300),
+    },
+  ].map((other) => ({
+    ...other,
+    target: {
+      url: other.url,
+      headers: member,
+      connections: 10,
+      overallRate: Math.max(10, Math.round(other.rps / 3)),
+      duration: cfg.duration,
+    },
+  }));
+  for (const other of others) await cannon({ ...other.target, duration: cfg.warmup });
+  const alone = await Promise.all(others.map((other) => cannon(other.target)));
+  const duringFlood = async () => {
+    // The flood starts first and outlasts the measurement; meanwhile, what the API's pooled connections do.
+    const flood = cannon({ ...loginTarget, connections: 16, duration: cfg.duration + 3 });
+    await sleep(1500);
+    const sampling = samplePool(ctx);
+    const measured = await Promise.all(others.map((other) => cannon(other.target)));
+    const pool = await sampling.stop();
+    const logins = await flood;
+    return { measured, logins, pool };
+  };
+  const { measured: during, logins, pool } = await duringFlood();
+  // Requests still waiting when the run ends are not in autocannon's latencies: fewer than half the answers of
+  // the run without the flood is a miss whatever the p99 of those that came back.
+  const ratioOf = (i) => (during[i].requests ? during[i].p99 / alone[i].p99 : Infinity);
+  const floodRows = others.map((other, i) =>
+    ctx.row({
+      id: `login-flood-p99-${i === 0 ? 'customers' : 'private'}`,
+      group: 'Auth',
+      scenario: `${other.name} at ${other.target.overallRate} req/s: p99 during a login flood (16 connections, 32 accounts) vs without`,
+      app: during[i],
+      baseline: alone[i],
+      appLabel: 'during flood',
+      baselineLabel: 'no flood',
+      ratio: ratioOf(i),
+      target: '≤ 1.5×',
+      pass: ratioOf(i) <= 1.5 && during[i].requests >= alone[i].requests / 2,
+      note:
+        `answered ${during[i].requests} of ${alone[i].requests} requests in the same time` +
+        (i > 0
+          ? ''
+          : `; flood: ${logins.rps.toFixed(1)} logins/s, login p99 ${Math.round(logins.p99)} ms; the API's ${ctx.api.env.DB_POOL_SIZE} ` +
+            `pooled connections meanwhile: up to ${pool.maxIdleInTransaction} idle in transaction, ${pool.maxActive} active (pg_stat_activity every 100 ms)`),
+    }),
+  );
+  rows.push(...floodRows);
+  if (floodRows.some((row) => !row.pass)) {
+    await ctx.profile('login-flood', 'GET /customers at a fixed rate during a login flood', duringFlood);
+  }
+
+  // 5. Request validation's share of CPU: a profile of the API under GET /customers (query DTO
+  // transformed and validated on every request).
+  const profile = await ctx.profile(
+    'validation',
+    'GET /customers?limit=20 (member) under load',
+    () => ctx.load({ url: `${api.url}/api/v1/customers?limit=20`, headers: member }),
+    { miss: false },
+  );
+  const share = profile.shareOf(['class-validator', 'class-transformer']);
+  rows.push(
+    ctx.row({
+      id: 'validation-share',
+      group: 'Auth',
+      scenario:
+        'Request validation (class-validator + class-transformer self time) share of API CPU, GET /customers?limit=20 under load',
+      value: share * 100,
+      unit: '%',
+      target: '≤ 5%',
+      pass: share <= 0.05,
+      note:
+        `class-validator ${(profile.shareOf(['class-validator']) * 100).toFixed(1)}%, class-transformer ${(profile.shareOf(['class-transformer']) * 100).toFixed(1)}%; ` +
+        `with the native and node code they call ${(profile.responsibleShareOf(['class-validator', 'class-transformer']) * 100).toFixed(1)}%`,
+    }),
+  );
+  return rows;
+}
