@@ -3,7 +3,8 @@
 // its baseline in the same run, and writes bench/results/<date>.json plus its section of BENCHMARKS.md.
 //   npm run bench                      full dataset (1M customers, 100k posts, 10M audit rows, 1,000 departments)
 //   npm run bench:quick                small dataset and short runs (< 5 minutes once the dataset exists)
-//   node bench/run.mjs [--quick] [--only=customers,auth,audit,audit-insert,media,posts] [--no-build] [--force-dataset]
+//   node bench/run.mjs [--quick] [--only=customers,auth,audit,audit-insert,media,posts] [--no-build | --rebuild]
+//                      [--force-dataset] [--profile]
 // Client and server share the machine: autocannon and latency probes run in this process; the API, the
 // worker, baselines, PostgreSQL and Redis are processes of their own. Everything listens on 127.0.0.1; every
 // child process is stopped at the end, and the whole run is bounded in time.
@@ -88,6 +89,7 @@ function parseArgs(argv) {
     build: !argv.includes('--no-build'),
     forceDataset: argv.includes('--force-dataset'),
     profile: argv.includes('--profile'),
+    rebuild: argv.includes('--rebuild'),
   };
 }
 
@@ -366,7 +368,7 @@ export async function main(argv = process.argv.slice(2)) {
     // 1. Build.
     if (args.build) {
       log('build: nest build → var/bench-dist');
-      const built = await build();
+      const built = await build({ force: args.rebuild });
       result.timings.build = built.seconds;
       log(
         built.built
