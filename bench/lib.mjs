@@ -49,7 +49,8 @@ export function benchEnv(databaseUrl, extra = {}) {
   return {
     NODE_ENV: 'development',
     DATABASE_URL: databaseUrl,
-    REDIS_KEY_PREFIX: `atrium-bench-${randomBytes(3).toString('hex')}:`,
+    // bench/run.mjs passes its own prefix, so it can delete what the scripts it spawns leave in Redis.
+    REDIS_KEY_PREFIX: process.env.BENCH_REDIS_KEY_PREFIX || `atrium-bench-${randomBytes(3).toString('hex')}:`,
     DB_MIGRATE_ON_START: 'true',
     SEED_DEMO: 'false',
     RATE_LIMIT_MAX: '1000000',

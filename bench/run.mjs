@@ -329,7 +329,13 @@ export async function main(argv = process.argv.slice(2)) {
         const code = await new Promise((resolve, reject) => {
           const child = spawnGroup(process.execPath, [join(ROOT, script)], {
             cwd: ROOT,
-            env: { ...process.env, NODE_OPTIONS: '', BENCH_RESULTS_DIR: dir, ...extraEnv },
+            env: {
+              ...process.env,
+              NODE_OPTIONS: '',
+              BENCH_RESULTS_DIR: dir,
+              BENCH_REDIS_KEY_PREFIX: `${redisPrefix}${run}-${randomBytes(3).toString('hex')}:`,
+              ...extraEnv,
+            },
             stdio: ['ignore', 'pipe', 'pipe'],
           });
           const out = [];
