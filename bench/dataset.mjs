@@ -30,9 +30,12 @@ const bcrypt = require('bcrypt');
 
 export const DATASET_VERSION = 2;
 
+// BENCH_DB_SUFFIX keeps datasets of different checkouts (whose migrations differ) apart on one machine.
+const DB_SUFFIX = (process.env.BENCH_DB_SUFFIX ?? '').replace(/[^a-z0-9_]/g, '');
+
 export const SIZES = {
   full: {
-    database: 'atrium_bench',
+    database: `atrium_bench${DB_SUFFIX}`,
     customers: 1_000_000,
     posts: 100_000,
     auditRows: 10_000_000,
@@ -41,7 +44,7 @@ export const SIZES = {
     auditOrganizations: 50,
   },
   quick: {
-    database: 'atrium_bench_quick',
+    database: `atrium_bench_quick${DB_SUFFIX}`,
     customers: 50_000,
     posts: 5_000,
     auditRows: 200_000,
