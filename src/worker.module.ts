@@ -6,6 +6,7 @@ import { DatabaseModule } from './core/database/database.module';
 import { LifecycleModule } from './core/lifecycle/lifecycle.module';
 import { LoggingModule } from './core/logging/logging.module';
 import { MailWorkerModule } from './core/mail/mail-worker.module';
+import { JobOutboxRelayModule } from './core/queue/job-outbox-relay.module';
 import { QueueModule } from './core/queue/queue.module';
 import { RedisModule } from './core/redis/redis.module';
 import { ScannerModule } from './core/scanner/scanner.module';
@@ -30,6 +31,7 @@ export class WorkerModule {
         RedisModule,
         CacheModule,
         QueueModule,
+        JobOutboxRelayModule,
         MailWorkerModule,
         SystemWorkerModule,
         AuditWorkerModule,

@@ -14,6 +14,7 @@ import { loggingEnv } from './logging.config';
 import { mailEnv } from './mail.config';
 import { postsEnv } from './posts.config';
 import { DEV_CURSOR_SECRET, paginationEnv } from './pagination.config';
+import { queueOutboxEnv } from './queue-outbox.config';
 import { rateLimitEnv } from './rate-limit.config';
 import { redisEnv } from './redis.config';
 import { runtimeEnv } from './runtime.config';
@@ -33,6 +34,7 @@ export const envSchema = {
   ...rateLimitEnv,
   ...mailEnv,
   ...workerEnv,
+  ...queueOutboxEnv,
   ...auditEnv,
   ...customersEnv,
   ...storageEnv,
@@ -113,7 +115,10 @@ export class AppConfig {
   readonly rateLimit: { windowSeconds: number; max: number; authMax: number };
   readonly mail: { smtpUrl?: string; from: string; outboxDir: string; publicAppUrl: string };
   readonly worker: { concurrency: number; jobLockMs: number; stalledIntervalMs: number };
-  readonly queue: { enqueueTimeoutMs: number };
+  readonly queue: {
+    enqueueTimeoutMs: number;
+    outbox: { relayIntervalMs: number; batchSize: number; relayAfterMs: number };
+  };
   readonly audit: { partitionsAheadMonths: number; retentionMonths: number };
   readonly customers: { importMaxBytes: number };
   readonly storage: {
@@ -236,7 +241,14 @@ export class AppConfig {
       jobLockMs: env.QUEUE_JOB_LOCK_MS,
       stalledIntervalMs: env.QUEUE_STALLED_INTERVAL_MS,
     };
-    this.queue = { enqueueTimeoutMs: env.QUEUE_ENQUEUE_TIMEOUT_MS };
+    this.queue = {
+      enqueueTimeoutMs: env.QUEUE_ENQUEUE_TIMEOUT_MS,
+      outbox: {
+        relayIntervalMs: env.QUEUE_OUTBOX_RELAY_INTERVAL_MS,
+        batchSize: env.QUEUE_OUTBOX_RELAY_BATCH_SIZE,
+        relayAfterMs: env.QUEUE_OUTBOX_RELAY_AFTER_MS,
+      },
+    };
     this.audit = {
       partitionsAheadMonths: env.AUDIT_PARTITIONS_AHEAD_MONTHS,
       retentionMonths: env.AUDIT_RETENTION_MONTHS,

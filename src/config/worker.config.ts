@@ -26,6 +26,6 @@ export const workerEnv = {
     min: 100,
     max: 60000,
     description:
-      'Longest the API waits for Redis to accept a job; past it (or at once while Redis is known to be down) the request fails with 503 queue-unavailable',
+      'Longest the API waits for Redis to accept a job; past it (or at once while Redis is known to be down) a job kept in the outbox is left to the relay, and a mail (not kept there) fails the request with 503 queue-unavailable',
   }),
 };

@@ -3,7 +3,9 @@ import { ModuleRef } from '@nestjs/core';
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ALL_QUEUES } from '../queue/queue-names';
+import { queuePrefix } from '../queue/job-outbox';
+import { JobOutboxRepository } from '../queue/job-outbox.repository';
+import { ALL_QUEUES, QueueName } from '../queue/queue-names';
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
 
@@ -34,6 +36,31 @@ export class MetricsService {
           if (!counts) continue;
           for (const state of QUEUE_STATES) this.set({ queue: name, state }, counts[state] ?? 0);
         }
+      },
+    });
+    // Jobs committed while Redis was down or slow wait here; a row that stays old means the relay is stuck.
+    const outbox = () => moduleRef.get(JobOutboxRepository, { strict: false });
+    const prefix = () => queuePrefix(moduleRef.get<Queue>(getQueueToken(QueueName.System), { strict: false }));
+    new Gauge({
+      name: 'job_outbox_jobs',
+      help: 'Jobs in the PostgreSQL outbox not yet handed to Redis (read at scrape time)',
+      registers: [this.registry],
+      async collect() {
+        const backlog = await outbox()
+          .backlog(prefix())
+          .catch(() => undefined);
+        if (backlog) this.set(backlog.rows);
+      },
+    });
+    new Gauge({
+      name: 'job_outbox_oldest_age_seconds',
+      help: 'Age of the oldest job in the PostgreSQL outbox (0 when empty; read at scrape time)',
+      registers: [this.registry],
+      async collect() {
+        const backlog = await outbox()
+          .backlog(prefix())
+          .catch(() => undefined);
+        if (backlog) this.set(backlog.oldestAgeSeconds);
       },
     });
   }

@@ -20,7 +20,7 @@ export function configureEnqueue(options: { timeoutMs: number }): void {
  * commands while it reconnects (its workers need that), so an `add` would otherwise wait for Redis to come
  * back, holding the request.
  */
-async function isConnected(queue: Queue): Promise<boolean> {
+export async function isQueueConnected(queue: Queue): Promise<boolean> {
   const notYet = Symbol('not connected yet');
   try {
     // An already-settled client promise wins the race; one still connecting (Redis down at start) loses.
@@ -37,18 +37,33 @@ async function isConnected(queue: Queue): Promise<boolean> {
  * than committing work whose job could not be queued.
  */
 export async function assertQueueAvailable(queue: Queue): Promise<void> {
-  if (!(await isConnected(queue))) throw QueueException.unavailable(queue.name);
+  if (!(await isQueueConnected(queue))) throw QueueException.unavailable(queue.name);
+}
+
+/** The envelope of a job started by the current request (or job): its request id travels with it. */
+export function envelope<P>(payload: P): JobEnvelope<P> {
+  return { payload, requestId: currentContext()?.requestId ?? null };
 }
 
 /**
  * Enqueues with the current request id, so the worker's log lines for the job carry it too. Fails fast:
  * at once while Redis is known to be down, after QUEUE_ENQUEUE_TIMEOUT_MS when it does not answer — never a
  * request hanging on Redis. (A timed-out `add` may still land later; jobs whose duplicates would matter
- * carry a deterministic `jobId`, which BullMQ keeps unique.)
+ * carry a deterministic `jobId`, which BullMQ keeps unique.) Work committed to PostgreSQL uses JobOutbox
+ * instead, which cannot lose the job.
  */
 export async function enqueue<P>(queue: Queue, name: string, payload: P, options?: JobsOptions): Promise<string> {
   await assertQueueAvailable(queue);
-  const data: JobEnvelope<P> = { payload, requestId: currentContext()?.requestId ?? null };
+  return addJob(queue, name, envelope(payload), options);
+}
+
+/** `queue.add`, bounded by QUEUE_ENQUEUE_TIMEOUT_MS (503 queue-unavailable past it). */
+export async function addJob<P>(
+  queue: Queue,
+  name: string,
+  data: JobEnvelope<P>,
+  options?: JobsOptions,
+): Promise<string> {
   const adding = queue.add(name, data, options);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

@@ -4,6 +4,8 @@ import type { Queue } from 'bullmq';
 import { AppConfig } from '../../config/app.config';
 import { redisOptionsFromUrl } from '../redis/redis-connection';
 import { configureEnqueue } from './job-envelope';
+import { JobOutbox } from './job-outbox';
+import { JobOutboxRepository } from './job-outbox.repository';
 import { ALL_QUEUES } from './queue-names';
 
 const queues = ALL_QUEUES.map((name) => BullModule.registerQueue({ name }));
@@ -12,7 +14,8 @@ const QUEUE_ERROR_LISTENERS = Symbol('QUEUE_ERROR_LISTENERS');
 
 /**
  * BullMQ over the shared Redis connection settings, under `${REDIS_KEY_PREFIX}bull`. Registers every queue
- * so the API can enqueue; processors live in the feature modules and only the worker app loads them.
+ * so the API can enqueue, and the JobOutbox that makes a committed change's job survive a Redis outage;
+ * processors live in the feature modules and only the worker app loads them (with JobOutboxRelayModule).
  */
 @Global()
 @Module({
@@ -33,6 +36,8 @@ const QUEUE_ERROR_LISTENERS = Symbol('QUEUE_ERROR_LISTENERS');
     ...queues,
   ],
   providers: [
+    JobOutbox,
+    JobOutboxRepository,
     {
       // Attached as soon as the queues exist: an 'error' event (Redis down) without a listener would be
       // printed raw to stderr by BullMQ, or crash the process.
@@ -52,6 +57,6 @@ const QUEUE_ERROR_LISTENERS = Symbol('QUEUE_ERROR_LISTENERS');
       },
     },
   ],
-  exports: queues,
+  exports: [...queues, JobOutbox, JobOutboxRepository],
 })
 export class QueueModule {}
