@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../src/config/app.config';
 import { uuidv7, uuidv7Time } from '../../src/core/database/uuidv7';
+import { JobOutbox } from '../../src/core/queue/job-outbox';
 import { QueueName } from '../../src/core/queue/queue-names';
 import { REDIS } from '../../src/core/redis/redis.module';
 import { PostScheduler } from '../../src/modules/posts/post-scheduler';
@@ -28,7 +29,12 @@ export interface PostRow {
 
 /** Scheduling as the posts API does it, with the API app's queue, Redis and config. */
 export function schedulerOf(app: NestFastifyApplication): PostScheduler {
-  return new PostScheduler(app.get<Queue>(getQueueToken(QueueName.Posts)), app.get<Redis>(REDIS), app.get(AppConfig));
+  return new PostScheduler(
+    app.get<Queue>(getQueueToken(QueueName.Posts)),
+    app.get<Redis>(REDIS),
+    app.get(AppConfig),
+    app.get(JobOutbox),
+  );
 }
 
 export function postsQueue(app: NestFastifyApplication): Queue {

@@ -17,7 +17,13 @@ export const MAIL_JOB_OPTIONS = {
   removeOnFail: { age: 24 * 3600 },
 } as const satisfies JobsOptions;
 
-/** API side: queues mails for the worker; the request path never talks SMTP. */
+/**
+ * API side: queues mails for the worker; the request path never talks SMTP. Unlike other jobs, mails skip
+ * the JobOutbox on purpose: every mail carries a one-time code, which would sit in plain text in PostgreSQL
+ * (and its WAL and backups) where only its hash is kept, and a code arriving after an outage is mostly
+ * expired. So a mail request fails fast (503 before anything is committed) and a mail lost in the rare
+ * moment between that check and the add is what "send the code again" is for.
+ */
 @Injectable()
 export class MailQueue {
   constructor(@InjectQueue(QueueName.Mail) private readonly queue: Queue) {}

@@ -6,7 +6,7 @@ import { CsvSyntaxError, parseCsv } from '../../core/csv/csv-parser';
 import { TransactionRunner } from '../../core/database/transaction.runner';
 import { uuidv7 } from '../../core/database/uuidv7';
 import { ValidationException } from '../../core/exceptions/app.exception';
-import { assertQueueAvailable, enqueue } from '../../core/queue/job-envelope';
+import { JobOutbox } from '../../core/queue/job-outbox';
 import { QueueName } from '../../core/queue/queue-names';
 import { AuditService } from '../audit/audit.service';
 import type { AuthUser } from '../auth/auth-user';
@@ -31,6 +31,7 @@ export class CustomerImportService {
     private readonly tx: TransactionRunner,
     private readonly config: AppConfig,
     @InjectQueue(QueueName.Customers) private readonly queue: Queue,
+    private readonly outbox: JobOutbox,
   ) {}
 
   /** `csv` is the request body: a string only when it was sent as text/csv. */
@@ -64,8 +65,6 @@ export class CustomerImportService {
       );
     }
     const totalRows = countRows(csv);
-    // Redis down: refuse (503) before storing an import that no job would ever run.
-    await assertQueueAvailable(this.queue);
     const created = await this.tx.run(async (m) => {
       const row = await this.repository.insert(
         {
@@ -80,7 +79,7 @@ export class CustomerImportService {
       );
       const payload: CustomersJobs['import'] = { importId: row.id };
       // jobId = import id: a retried enqueue can never start a second run of the same import.
-      await this.tx.afterCommit(() => enqueue(this.queue, 'import', payload, { jobId: row.id }));
+      await this.outbox.enqueue(this.queue, 'import', payload, { jobId: row.id });
       return row;
     });
     return CustomerImportDto.from(created);

@@ -9,7 +9,7 @@ import { contentDisposition } from '../../core/files/content-disposition';
 import { MEDIA_TYPE_INFO, MEDIA_TYPES } from '../../core/files/media-types';
 import { mapPage, type Page } from '../../core/pagination/page.dto';
 import { Paginator } from '../../core/pagination/paginator';
-import { enqueue } from '../../core/queue/job-envelope';
+import { JobOutbox } from '../../core/queue/job-outbox';
 import { QueueName } from '../../core/queue/queue-names';
 import { ObjectStorage } from '../../core/storage/object-storage';
 import { AuditService } from '../audit/audit.service';
@@ -73,6 +73,7 @@ export class MediaService {
     private readonly tx: TransactionRunner,
     private readonly config: AppConfig,
     @InjectQueue(QueueName.Media) private readonly queue: Queue,
+    private readonly outbox: JobOutbox,
   ) {}
 
   async list(caller: AuthUser, query: ListMediaQueryDto): Promise<Page<MediaDto>> {
@@ -319,7 +320,7 @@ export class MediaService {
           m,
         );
         if (row.scanStatus === 'pending' || MEDIA_TYPE_INFO[row.type].image) {
-          await this.tx.afterCommit(() => this.enqueueProcessing(row.id));
+          await this.enqueueProcessing(row.id);
         }
       });
     } catch (error) {
@@ -329,10 +330,10 @@ export class MediaService {
     return row;
   }
 
-  /** A lost job is not fatal: the worker's maintain job finds unprocessed media and enqueues it again. */
+  /** In the upload's transaction (outbox): the job cannot be lost, so media does not wait for `maintain`. */
   private async enqueueProcessing(mediaId: string): Promise<void> {
     const payload: MediaJobs['process'] = { mediaId };
-    await enqueue(this.queue, 'process', payload, { jobId: processJobId(mediaId) });
+    await this.outbox.enqueue(this.queue, 'process', payload, { jobId: processJobId(mediaId) });
   }
 
   /** A department named in the request must exist in the organization, and the caller must hold `permission` there. */

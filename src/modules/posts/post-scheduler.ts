@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AppConfig } from '../../config/app.config';
-import { enqueue } from '../../core/queue/job-envelope';
+import { JobOutbox } from '../../core/queue/job-outbox';
 import { QueueName } from '../../core/queue/queue-names';
 import { REDIS } from '../../core/redis/redis.module';
 import { PostSchedulingPort } from './post-scheduling.port';
@@ -26,6 +26,7 @@ export class PostScheduler extends PostSchedulingPort {
     @InjectQueue(QueueName.Posts) private readonly queue: Queue,
     @Inject(REDIS) private readonly redis: Redis,
     private readonly config: AppConfig,
+    private readonly outbox: JobOutbox,
   ) {
     super();
   }
@@ -39,7 +40,10 @@ export class PostScheduler extends PostSchedulingPort {
       version: post.version,
     };
     const delay = Math.max(0, post.publishAt.getTime() - Date.now());
-    const jobId = await enqueue(this.queue, 'publish', payload, { jobId: publishJobId(post.id, post.version), delay });
+    const jobId = await this.outbox.enqueue(this.queue, 'publish', payload, {
+      jobId: publishJobId(post.id, post.version),
+      delay,
+    });
     // Outlives the job by a margin; a pointer to a finished job is harmless (remove() is then a no-op).
     await this.redis.set(this.pointerKey(post.id), jobId, 'PX', delay + POINTER_MARGIN_MS);
   }

@@ -8,7 +8,7 @@ import { IsNull, type Repository } from 'typeorm';
 import { currentContext } from '../../core/context/request-context';
 import { TransactionRunner } from '../../core/database/transaction.runner';
 import { uuidv7 } from '../../core/database/uuidv7';
-import { assertQueueAvailable, enqueue } from '../../core/queue/job-envelope';
+import { JobOutbox } from '../../core/queue/job-outbox';
 import { QueueName } from '../../core/queue/queue-names';
 import { SystemPing } from './system-ping.entity';
 import { SystemException, SystemExceptionCode } from './system.exception';
@@ -20,12 +20,11 @@ export class SystemService {
     @InjectRepository(SystemPing) private readonly pings: Repository<SystemPing>,
     @InjectQueue(QueueName.System) private readonly queue: Queue,
     private readonly tx: TransactionRunner,
+    private readonly outbox: JobOutbox,
   ) {}
 
-  /** Records a ping and, once that is committed, queues it for the worker. */
+  /** Records a ping and its job in one transaction; with Redis down the job waits in the outbox. */
   async requestPing(organizationId: string, holdMs: number): Promise<SystemPing> {
-    // Redis down: refuse (503) before recording a ping that no job would ever process.
-    await assertQueueAvailable(this.queue);
     return this.tx.run(async (manager) => {
       const ping = manager.create(SystemPing, {
         id: uuidv7(),
@@ -39,7 +38,7 @@ export class SystemService {
       await manager.insert(SystemPing, ping);
       const payload: SystemJobs['ping'] = { pingId: ping.id, holdMs };
       // jobId = ping id: a retried enqueue can never create a second job for the same ping.
-      await this.tx.afterCommit(() => enqueue(this.queue, 'ping', payload, { jobId: ping.id }));
+      await this.outbox.enqueue(this.queue, 'ping', payload, { jobId: ping.id });
       return ping;
     });
   }
