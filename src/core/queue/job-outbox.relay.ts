@@ -36,6 +36,7 @@ export class JobOutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private pass: Promise<void> | undefined;
   private stopped = false;
   private waitingForRedis = false;
+  private failing = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -95,9 +96,12 @@ export class JobOutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     let full = false;
     try {
       full = (await this.relayOnce()).claimed >= this.config.queue.outbox.batchSize;
+      if (this.failing) this.logger.log('outbox relay passes succeed again');
+      this.failing = false;
     } catch (error) {
-      // PostgreSQL down, say: the rows are safe where they are; try again next time.
-      this.logger.warn({ err: error }, 'outbox relay pass failed');
+      // PostgreSQL down, say: the rows are safe where they are; try again next time (logged once, not per pass).
+      if (!this.failing) this.logger.warn({ err: error }, 'outbox relay pass failed');
+      this.failing = true;
     }
     this.schedule(full ? 0 : this.config.queue.outbox.relayIntervalMs);
   }
