@@ -85,7 +85,8 @@ export class CustomerDto {
   createdAt: Date;
   updatedAt: Date;
 
-  static from(customer: Customer): CustomerDto {
+  /** From an entity or a raw row of a list page (extra properties, such as a search rank, are left out). */
+  static from(customer: Omit<Customer, 'organizationId' | 'deletedAt'>): CustomerDto {
     return Object.assign(new CustomerDto(), {
       id: customer.id,
       name: customer.name,
