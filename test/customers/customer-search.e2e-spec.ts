@@ -1,4 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
 import type { RawEnv } from '../../src/config/env-var';
 import { bearer, registerOwner, type TestAccount } from '../helpers/auth';
 import { insertDepartment, insertMember, insertRole, loginAs } from '../helpers/fixtures';
@@ -44,6 +45,7 @@ describe('Customer search', () => {
       ),
       { name: 'Quillfeather Org' },
       { name: "O'Brien & Sons", company: 'Back\\slash | Pipe' },
+      { name: 'Zoë "Ada" Ünïcode \u2028 \u0007 </script> 😀', email: 'zoe@unicode.example', tags: ['vip', 'ä "q"'] },
     ];
     for (const row of await insertCustomers(app, owner.organizationId, people)) named[row.name] = row.id;
   });
@@ -163,5 +165,36 @@ describe('Customer search', () => {
   it('should find a name with quotes and ampersands by its words', async () => {
     expect(ids((await page("o'brien & sons", 1)).data)).toEqual([named["O'Brien & Sons"]]);
     expect(ids((await page('back\\slash | pipe', 5)).data)).toContain(named["O'Brien & Sons"]);
+  });
+
+  it('should write a page as the same bytes JSON.stringify writes, every field included', async () => {
+    // GET /customers has a Fastify response schema (compiled serializer); awkward text must not change bytes.
+    const customFields = { nested: { b: 1, a: [true, null, 'x'] }, 'key "quoted"': 1.5, empty: {}, emoji: '😀' };
+    await app
+      .get(DataSource)
+      .query('UPDATE customers SET custom_fields = $1 WHERE email = $2', [customFields, 'zoe@unicode.example']);
+    for (const url of ['/customers?limit=100', `/customers?q=${encodeURIComponent('zoë ünïcode')}`]) {
+      const res = await get(url);
+      expect(res.statusCode).toBe(200);
+      const body = res.json<{ data: Record<string, unknown>[] }>();
+      expect(res.body).toBe(JSON.stringify(body));
+      const zoe = body.data.find((row) => row.email === 'zoe@unicode.example');
+      expect(zoe).toMatchObject({ name: 'Zoë "Ada" Ünïcode \u2028 \u0007 </script> 😀', customFields, version: 1 });
+      expect(Object.keys(zoe ?? {})).toEqual([
+        'id',
+        'name',
+        'email',
+        'phone',
+        'company',
+        'status',
+        'tags',
+        'ownerId',
+        'departmentId',
+        'customFields',
+        'version',
+        'createdAt',
+        'updatedAt',
+      ]);
+    }
   });
 });

@@ -8,6 +8,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
 import { ApiProblems } from '../../core/http/api-problems.decorator';
 import { versionEtag, versionFromIfMatch } from '../../core/http/etag';
@@ -26,6 +27,7 @@ import {
 } from './customer.dto';
 import type { Customer } from './customer.entity';
 import { CustomerException, CustomerExceptionCode } from './customer.exception';
+import { CUSTOMER_PAGE_ROUTE_SCHEMA } from './customer-page.schema';
 import { CUSTOMER_LIST } from './customers.repository';
 import { CustomersService } from './customers.service';
 
@@ -53,6 +55,7 @@ export class CustomersController {
   @ApiSortQuery(CUSTOMER_LIST)
   @ApiPageResponse(CustomerDto)
   @ApiProblems(400)
+  @RouteSchema(CUSTOMER_PAGE_ROUTE_SCHEMA)
   list(@Query() query: ListCustomersQueryDto, @CurrentUser() caller: AuthUser): Promise<Page<CustomerDto>> {
     return this.customers.list(caller, query);
   }
