@@ -27,8 +27,8 @@ export const CUSTOMER_LIST = defineList({
 const WORDS = "plainto_tsquery('simple', :searchQ)";
 
 /**
- * Relevance of a customer containing every word of `q`: ts_rank (how often and how close together the words
- * occur), plus 1 when the whole name is `q`, so "ada lovelace" puts Ada Lovelace before the Ada Lovelace
+ * Relevance of a customer containing every word of `q`: ts_rank (how often the words occur in its text),
+ * plus 1 when the whole name is `q`, so "ada lovelace" puts Ada Lovelace before the Ada Lovelace
  * Institute. float4, which survives the cursor round trip exactly.
  */
 export const WORD_RANK = `ts_rank(c.search_tsv, ${WORDS}) + (lower(c.name) = :searchQ)::int::real`;
@@ -48,9 +48,10 @@ export const FALLBACK_RANK = `CASE WHEN c.search_tsv @@ ${WORDS} THEN 4 + (${WOR
 
 /**
  * How a search matches. `words`: customers containing every word of `q`, served by the GIN index on
- * search_tsv (a few hundred rows to rank even for a common last name). `similar`: those plus customers
- * whose text is trigram-similar to `q` (typos, partial words), served by the trigram index; much more
- * expensive on a common term, so it runs only when `words` has less than a page.
+ * search_tsv (about 5,000 rows to rank for a common last name on 1M customers). `similar`: those plus
+ * customers whose text is trigram-similar to `q` (typos, partial words), served by the trigram index, which
+ * yields ~20,000 candidates for the same name, each fetched and re-ranked; so it runs only when `words` has
+ * less than a page.
  */
 export type SearchMode = 'words' | 'similar';
 
