@@ -135,11 +135,15 @@ export async function captureHotQueries({ api, dataset, tokens, mode, redis }) {
   for (const [name, q] of Object.entries(SEARCHES)) {
     const { statements, body } = await captured(api, `${base}/customers?limit=20&q=${encodeURIComponent(q)}`, member);
     if (!body.data?.length) throw new Error(`search ${q}: no results`);
-    queries[`customers-search-${name}`] = {
-      ...pick(statements, /FROM "customers"/, `search ${q}`),
-      kind: 'customers-search',
-      request: `GET /api/v1/customers?limit=20&q=${q}`,
-    };
+    // Whole words first; when they fill less than the page, the API runs the trigram fallback after them.
+    const found = statements.filter((statement) => /FROM "customers"/.test(statement.text));
+    if (found.length < 1 || found.length > 2) {
+      throw new Error(`search ${q}: expected 1 or 2 customer queries, got ${found.length}`);
+    }
+    const request = `GET /api/v1/customers?limit=20&q=${q}`;
+    queries[`customers-search-${name}`] = { ...found.at(-1), kind: 'customers-search', request };
+    if (found.length === 2)
+      queries[`customers-search-${name}-words`] = { ...found[0], kind: 'customers-search', request };
   }
 
   const [day] = auditDays(state, 1);

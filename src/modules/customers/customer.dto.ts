@@ -85,7 +85,8 @@ export class CustomerDto {
   createdAt: Date;
   updatedAt: Date;
 
-  static from(customer: Customer): CustomerDto {
+  /** From an entity or a raw row of a list page (extra properties, such as a search rank, are left out). */
+  static from(customer: Omit<Customer, 'organizationId' | 'deletedAt'>): CustomerDto {
     return Object.assign(new CustomerDto(), {
       id: customer.id,
       name: customer.name,
@@ -169,9 +170,11 @@ export class ListCustomersQueryDto extends IntersectionType(PageQueryDto, Custom
   createdTo?: string;
 
   /**
-   * Search over name, email, company and phone, tolerant of typos (trigram word similarity). Results are
-   * ranked by relevance, best first, then by id; `sort` cannot be combined with it. The cursor continues
-   * the ranking (it holds the rank and id of the last row); it is bound to this `q`.
+   * Search over name, email, company and phone. Customers containing every word of `q` come first (whole
+   * words, any case; operators and quotes are plain text), ranked by relevance, an equal name first. When
+   * they fill less than the first page, the answer also holds customers merely similar to `q` (typos,
+   * partial words), after the whole-word matches. `sort` cannot be combined with `q`. The cursor continues
+   * the ranking and the mode page 1 chose; it is bound to this `q`.
    * @example lovelace
    */
   @IsOptional()

@@ -8,6 +8,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
 import { ApiProblems } from '../../core/http/api-problems.decorator';
 import { versionEtag, versionFromIfMatch } from '../../core/http/etag';
@@ -26,6 +27,7 @@ import {
 } from './customer.dto';
 import type { Customer } from './customer.entity';
 import { CustomerException, CustomerExceptionCode } from './customer.exception';
+import { CUSTOMER_PAGE_ROUTE_SCHEMA } from './customer-page.schema';
 import { CUSTOMER_LIST } from './customers.repository';
 import { CustomersService } from './customers.service';
 
@@ -45,13 +47,15 @@ export class CustomersController {
     description:
       'Only live customers in departments where the caller holds customers:read; organization-level customers ' +
       'only with an organization-wide grant. Filters combine with AND. Without `q`: keyset pages in the ' +
-      'requested sort (cost independent of depth). With `q`: ranked by relevance (best first, then id); the ' +
-      'cursor continues the ranking, and every page re-ranks all matches of `q`, so a very unselective `q` ' +
-      'is slower than a narrow one.',
+      'requested sort (cost independent of depth). With `q`: customers containing its words, ranked by ' +
+      'relevance (best first, then id), followed by typo-tolerant matches when the words fill less than the ' +
+      'first page; the cursor continues the ranking and that choice, and every page re-ranks all matches of ' +
+      '`q`, so a very unselective `q` is slower than a narrow one.',
   })
   @ApiSortQuery(CUSTOMER_LIST)
   @ApiPageResponse(CustomerDto)
   @ApiProblems(400)
+  @RouteSchema(CUSTOMER_PAGE_ROUTE_SCHEMA)
   list(@Query() query: ListCustomersQueryDto, @CurrentUser() caller: AuthUser): Promise<Page<CustomerDto>> {
     return this.customers.list(caller, query);
   }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Customer } from './customer.entity';
+import { CustomerSearchService } from './customer-search.service';
 import { CustomersController } from './customers.controller';
 import { CustomersRepository } from './customers.repository';
 import { CustomersService } from './customers.service';
@@ -9,7 +10,7 @@ import { CustomersService } from './customers.service';
 @Module({
   imports: [TypeOrmModule.forFeature([Customer])],
   controllers: [CustomersController],
-  providers: [CustomersRepository, CustomersService],
+  providers: [CustomersRepository, CustomerSearchService, CustomersService],
   exports: [CustomersRepository, CustomersService],
 })
 export class CustomersModule {}

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { EntityManager } from 'typeorm';
@@ -22,7 +21,8 @@ import {
 import type { Customer } from './customer.entity';
 import { CUSTOMER_CHANGED, type CustomerChangedEvent } from './customer.events';
 import { CustomerException, CustomerExceptionCode } from './customer.exception';
-import { CUSTOMER_LIST, CUSTOMER_SEARCH, CustomersRepository, type CustomerListFilters } from './customers.repository';
+import { CustomerSearchService } from './customer-search.service';
+import { CUSTOMER_LIST, CustomersRepository, type CustomerListFilters } from './customers.repository';
 
 /** The unique index that keeps emails unique per organization among live customers. */
 const EMAIL_INDEX = 'customers_email_idx';
@@ -75,27 +75,19 @@ export class CustomersService {
     private readonly audit: AuditService,
     private readonly events: EventEmitter2,
     private readonly tx: TransactionRunner,
+    private readonly search: CustomerSearchService,
   ) {}
 
   async list(caller: AuthUser, query: ListCustomersQueryDto): Promise<Page<CustomerDto>> {
     const filters = await this.filtersOf(caller, query);
     const scope = await this.permissions.readableDepartments(caller, 'customers:read');
-    if (filters.q === undefined) {
-      const request = this.paginator.resolve(query, CUSTOMER_LIST);
-      const rows = await this.repository.list(caller.organizationId, scope, filters, request);
-      return mapPage(this.paginator.page(rows, request), (customer) => CustomerDto.from(customer));
+    if (filters.q !== undefined) {
+      const found = await this.search.search(caller.organizationId, scope, { ...filters, q: filters.q }, query);
+      return mapPage(found, (row) => CustomerDto.from(row));
     }
-    if (query.sort !== undefined) {
-      throw new ValidationException([
-        { field: 'sort', message: 'sort cannot be combined with q: search results are ordered by relevance' },
-      ]);
-    }
-    // The cursor is bound to this q: ranks of another search mean nothing here.
-    const digest = createHash('sha256').update(filters.q).digest('base64url').slice(0, 12);
-    const request = this.paginator.resolve(query, CUSTOMER_SEARCH, { scope: `${CUSTOMER_SEARCH.scope}:${digest}` });
-    const rows = await this.repository.search(caller.organizationId, scope, { ...filters, q: filters.q }, request);
-    const page = this.paginator.page(rows, request, { sortValue: (row) => row.rank, id: (row) => row.customer.id });
-    return mapPage(page, (row) => CustomerDto.from(row.customer));
+    const request = this.paginator.resolve(query, CUSTOMER_LIST);
+    const rows = await this.repository.list(caller.organizationId, scope, filters, request);
+    return mapPage(this.paginator.page(rows, request), (row) => CustomerDto.from(row));
   }
 
   async create(caller: AuthUser, input: CreateCustomerDto): Promise<Customer> {
