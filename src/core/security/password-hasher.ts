@@ -30,6 +30,11 @@ export class PasswordHasher implements OnModuleInit {
     await this.dummy();
   }
 
+  /** bcrypt operations running and waiting for a slot right now. */
+  get load(): { running: number; waiting: number } {
+    return this.gate.stats;
+  }
+
   /** Throws SecurityException (503) when the bcrypt waiting line is full, like verify and verifyDummy. */
   hash(password: string): Promise<string> {
     return this.gated(() => bcrypt.hash(this.prehash(password), this.config.auth.bcryptCost));
