@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -7,8 +7,9 @@ import { join } from 'node:path';
  * In a fresh Node process (this one's pool is long started), `blocked` reads of FIFOs nobody writes to
  * each hold a pool thread; the script prints whether other pool work still finds a thread, then unblocks them.
  */
-function poolHasRoomAfter(blocked: number, env: Record<string, string | undefined>): string {
+function poolHasRoomAfter(blocked: number, env: Record<string, string | undefined>, dotEnv = ''): string {
   const dir = mkdtempSync(join(tmpdir(), 'uv-pool-'));
+  writeFileSync(join(dir, '.env'), dotEnv);
   const script = `
     require(${JSON.stringify(join(__dirname, 'uv-threadpool.ts'))});
     const { execFileSync } = require('node:child_process');
@@ -25,11 +26,16 @@ function poolHasRoomAfter(blocked: number, env: Record<string, string | undefine
     require('node:crypto').pbkdf2('x', 'y', 1, 8, 'sha256', () => { clearTimeout(timer); finish('room'); });
   `;
   try {
-    const child = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
-      env: { PATH: process.env.PATH, ...env },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const child = spawnSync(
+      process.execPath,
+      ['-r', require.resolve('ts-node/register/transpile-only'), '-e', script],
+      {
+        cwd: dir,
+        env: { PATH: process.env.PATH, ...env },
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
     return `${child.stdout.trim()}${child.stderr.trim() ? ` / ${child.stderr.trim()}` : ''}`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -46,5 +52,9 @@ describe('uv-threadpool', () => {
   it('should keep the size the environment sets', () => {
     expect(poolHasRoomAfter(3, { UV_THREADPOOL_SIZE: '4' })).toBe('room');
     expect(poolHasRoomAfter(4, { UV_THREADPOOL_SIZE: '4' })).toBe('starved');
+  });
+
+  it('should keep the size a .env file sets', () => {
+    expect(poolHasRoomAfter(4, {}, 'UV_THREADPOOL_SIZE=4\n')).toBe('starved');
   });
 });
