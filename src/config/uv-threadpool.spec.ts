@@ -31,7 +31,7 @@ function poolHasRoomAfter(blocked: number, env: Record<string, string | undefine
       ['-r', require.resolve('ts-node/register/transpile-only'), '-e', script],
       {
         cwd: dir,
-        env: { PATH: process.env.PATH, ...env },
+        env: { PATH: process.env.PATH, TS_NODE_PROJECT: join(__dirname, '..', '..', 'tsconfig.json'), ...env },
         encoding: 'utf8',
         timeout: 30_000,
       },
