@@ -1,3 +1,5 @@
+// First: sets libuv's thread pool size before anything can start the pool.
+import './config/uv-threadpool';
 import 'reflect-metadata';
 import { Logger } from 'nestjs-pino';
 import { createApiApp } from './api-app';

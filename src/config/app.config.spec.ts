@@ -1,4 +1,5 @@
-import { AppConfig } from './app.config';
+import { availableParallelism } from 'node:os';
+import { AppConfig, autoBcryptConcurrency } from './app.config';
 import { ConfigError } from './env-var';
 
 const PRODUCTION_SAFE = {
@@ -105,5 +106,24 @@ describe(AppConfig.name, () => {
   it('should turn scanning off unless a clamd host or socket is set', () => {
     expect(AppConfig.fromEnv({}).scanner).toBeNull();
     expect(AppConfig.fromEnv({ CLAMAV_SOCKET: '/run/clamd.ctl' }).scanner).toMatchObject({ socket: '/run/clamd.ctl' });
+  });
+
+  it('should keep bcrypt below the thread pool and the CPU count when BCRYPT_CONCURRENCY is auto', () => {
+    expect(autoBcryptConcurrency(8, 2)).toBe(2);
+    expect(autoBcryptConcurrency(8, 16)).toBe(6);
+    expect(autoBcryptConcurrency(2, 16)).toBe(1);
+    expect(autoBcryptConcurrency(1, 16)).toBe(1);
+    const config = AppConfig.fromEnv({ UV_THREADPOOL_SIZE: '16' });
+    expect(config.threadPoolSize).toBe(16);
+    expect(config.auth.bcryptConcurrency).toBe(Math.min(14, availableParallelism()));
+    expect(AppConfig.fromEnv({ BCRYPT_CONCURRENCY: '3' }).auth.bcryptConcurrency).toBe(3);
+    expect(AppConfig.fromEnv({}).auth.bcryptQueueMax).toBe(32);
+  });
+
+  it('should refuse a BCRYPT_CONCURRENCY that would take the whole thread pool', () => {
+    expect(errorOf({ UV_THREADPOOL_SIZE: '4', BCRYPT_CONCURRENCY: '4' })).toMatch(
+      /BCRYPT_CONCURRENCY must be below UV_THREADPOOL_SIZE \(4\)/,
+    );
+    expect(errorOf({ BCRYPT_CONCURRENCY: 'many' })).toMatch(/BCRYPT_CONCURRENCY must be an integer/);
   });
 });

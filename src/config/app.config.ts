@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { auditEnv } from './audit.config';
 import { authEnv, DEV_PASSWORD_PEPPER, DEV_TOTP_ENCRYPTION_KEY } from './auth.config';
 import { customersEnv } from './customers.config';
@@ -60,6 +61,8 @@ export class AppConfig {
   readonly nodeEnv: Env['NODE_ENV'];
   readonly isProduction: boolean;
   readonly shutdown: { timeoutMs: number; readinessDelayMs: number };
+  /** libuv's thread pool size as the environment sets it (the entry points default it before libuv starts). */
+  readonly threadPoolSize: number;
   readonly http: {
     port: number;
     host: string;
@@ -99,6 +102,9 @@ export class AppConfig {
     registrationEnabled: boolean;
     requireVerifiedEmail: boolean;
     bcryptCost: number;
+    /** bcrypt operations in flight at once: below threadPoolSize, so other libuv work always finds a thread. */
+    bcryptConcurrency: number;
+    bcryptQueueMax: number;
     passwordPepper: Buffer;
     refreshTtlSeconds: number;
     refreshReuseGraceSeconds: number;
@@ -169,6 +175,7 @@ export class AppConfig {
     this.nodeEnv = env.NODE_ENV;
     this.isProduction = env.NODE_ENV === 'production';
     this.shutdown = { timeoutMs: env.SHUTDOWN_TIMEOUT_MS, readinessDelayMs: env.SHUTDOWN_READINESS_DELAY_MS };
+    this.threadPoolSize = env.UV_THREADPOOL_SIZE;
     this.http = {
       port: env.PORT,
       host: env.HOST,
@@ -212,6 +219,11 @@ export class AppConfig {
       registrationEnabled: env.AUTH_REGISTRATION_ENABLED,
       requireVerifiedEmail: env.AUTH_REQUIRE_VERIFIED_EMAIL,
       bcryptCost: env.BCRYPT_COST,
+      bcryptConcurrency:
+        env.BCRYPT_CONCURRENCY === 'auto'
+          ? autoBcryptConcurrency(env.UV_THREADPOOL_SIZE, availableParallelism())
+          : env.BCRYPT_CONCURRENCY,
+      bcryptQueueMax: env.BCRYPT_QUEUE_MAX,
       passwordPepper: Buffer.from(env.PASSWORD_PEPPER, 'base64'),
       refreshTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
       refreshReuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
@@ -327,6 +339,11 @@ export class AppConfig {
     if (values.PAGINATION_DEFAULT_LIMIT > values.PAGINATION_MAX_LIMIT) {
       throw new ConfigError('Invalid configuration: PAGINATION_DEFAULT_LIMIT must not exceed PAGINATION_MAX_LIMIT');
     }
+    if (values.BCRYPT_CONCURRENCY !== 'auto' && values.BCRYPT_CONCURRENCY >= values.UV_THREADPOOL_SIZE) {
+      throw new ConfigError(
+        `Invalid configuration: BCRYPT_CONCURRENCY must be below UV_THREADPOOL_SIZE (${values.UV_THREADPOOL_SIZE}), so other thread-pool work always finds a thread`,
+      );
+    }
     if (values.DB_SSL === 'verify-full' && !values.DB_SSL_CA_FILE) {
       throw new ConfigError('Invalid configuration: DB_SSL_CA_FILE is required when DB_SSL=verify-full');
     }
@@ -390,4 +407,12 @@ export class AppConfig {
       throw new ConfigError('Invalid configuration: MINIO_SECRET_KEY must be set in production; minioadmin is refused');
     }
   }
+}
+
+/**
+ * Two threads stay free for everything else on the pool; and bcrypt is pure CPU, so more checks in flight
+ * than cores only lengthen every check (and take CPU from the event loop) without adding throughput.
+ */
+export function autoBcryptConcurrency(threadPoolSize: number, cpus: number): number {
+  return Math.max(1, Math.min(threadPoolSize - 2, cpus));
 }

@@ -1,4 +1,4 @@
-import { bool, int, oneOf, str } from './env-var';
+import { bool, int, oneOf, str, type EnvVar } from './env-var';
 
 export const DEV_PASSWORD_PEPPER = 'ZGV2LW9ubHktcGVwcGVyLWNoYW5nZS1tZS0wMDAwMDA=';
 export const DEV_TOTP_ENCRYPTION_KEY = 'ZGV2LW9ubHktdG90cC1rZXktY2hhbmdlLW1lLTAwMDA=';
@@ -15,6 +15,19 @@ export const authEnv = {
     description: 'Refuse password login until the email address is verified (email OTP, purpose verify_email)',
   }),
   BCRYPT_COST: int({ default: '12', min: 4, max: 15, description: 'bcrypt cost factor for password hashes' }),
+  BCRYPT_CONCURRENCY: autoOrInt({
+    min: 1,
+    max: 1024,
+    description:
+      'bcrypt hashes/checks running at once (each holds a libuv thread); auto = min(UV_THREADPOOL_SIZE − 2, CPU cores), at least 1; a number must stay below UV_THREADPOOL_SIZE',
+  }),
+  BCRYPT_QUEUE_MAX: int({
+    default: '32',
+    min: 0,
+    max: 100000,
+    description:
+      'Password checks/hashes that may wait for a bcrypt slot; one more is answered 503 password-check-busy with Retry-After',
+  }),
   PASSWORD_PEPPER: str({
     default: DEV_PASSWORD_PEPPER,
     secret: true,
@@ -81,3 +94,13 @@ export const authEnv = {
   }),
   TOTP_ISSUER: str({ default: 'Atrium', description: 'Issuer shown by authenticator apps' }),
 };
+
+/** `auto` (resolved by AppConfig from the thread pool and the CPUs) or an integer in [min, max]. */
+function autoOrInt(opts: { min: number; max: number; description: string }): EnvVar<number | 'auto'> {
+  const number = int(opts);
+  return {
+    description: opts.description,
+    default: 'auto',
+    parse: (raw) => (raw.trim() === 'auto' ? 'auto' : number.parse(raw)),
+  };
+}

@@ -1,5 +1,11 @@
 import { oneOf, int, type RawEnv } from './env-var';
 
+/**
+ * What the entry points set UV_THREADPOOL_SIZE to when the environment does not (src/config/uv-threadpool.ts):
+ * libuv's own 4 threads are all taken by a few concurrent bcrypt checks.
+ */
+export const DEFAULT_UV_THREADPOOL_SIZE = 8;
+
 export const runtimeEnv = {
   NODE_ENV: oneOf(['development', 'test', 'production'] as const, {
     default: 'development',
@@ -16,5 +22,12 @@ export const runtimeEnv = {
     min: 0,
     max: 60000,
     description: 'After SIGTERM, how long /health/ready reports 503 before the server stops accepting connections',
+  }),
+  UV_THREADPOOL_SIZE: int({
+    default: String(DEFAULT_UV_THREADPOOL_SIZE),
+    min: 1,
+    max: 1024,
+    description:
+      'libuv thread pool size (bcrypt, async fs, dns.lookup, zlib); libuv reads it from the environment at its first use, so the API and worker entry points set this default when it is unset',
   }),
 };

@@ -2,6 +2,7 @@ import bcrypt from 'bcrypt';
 import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../../config/app.config';
 import { PasswordHasher } from './password-hasher';
+import { SecurityException } from './security.exception';
 
 const COST = 4;
 
@@ -91,5 +92,68 @@ describe(PasswordHasher.name, () => {
     expect(hasher.needsRehash(await hasher.hash('x'))).toBe(false);
     expect(hasher.needsRehash(await bcrypt.hash('x', 5))).toBe(true);
     expect(hasher.needsRehash('not-a-bcrypt-hash')).toBe(true);
+  });
+
+  describe('bounded bcrypt', () => {
+    /** Holds every bcrypt.compare until release(), counting how many are in flight at once. */
+    function holdCompares() {
+      const original = bcrypt.compare.bind(bcrypt) as (data: string, encrypted: string) => Promise<boolean>;
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const seen = { inFlight: 0, maxInFlight: 0, calls: 0 };
+      const spy = jest.spyOn(bcrypt, 'compare').mockImplementation((async (data: string, encrypted: string) => {
+        seen.calls++;
+        seen.maxInFlight = Math.max(seen.maxInFlight, ++seen.inFlight);
+        await released;
+        try {
+          return await original(data, encrypted);
+        } finally {
+          seen.inFlight--;
+        }
+      }) as never);
+      return { seen, release, restore: () => spy.mockRestore() };
+    }
+
+    it('should run no more than BCRYPT_CONCURRENCY comparisons at once when many are asked for', async () => {
+      const bounded = hasherWith({ BCRYPT_CONCURRENCY: '2', BCRYPT_QUEUE_MAX: '10' });
+      const hash = await bounded.hash('a perfectly fine passphrase');
+      await bounded.onModuleInit();
+      const held = holdCompares();
+      try {
+        const checks = [
+          ...Array.from({ length: 4 }, () => bounded.verify('a perfectly fine passphrase', hash)),
+          bounded.verifyDummy('whatever'),
+        ];
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(held.seen.calls).toBe(2);
+        held.release();
+        await expect(Promise.all(checks)).resolves.toEqual([true, true, true, true, false]);
+        expect(held.seen.maxInFlight).toBe(2);
+      } finally {
+        held.restore();
+      }
+    });
+
+    it('should refuse with a 503 problem and Retry-After when more than BCRYPT_QUEUE_MAX checks wait', async () => {
+      const bounded = hasherWith({ BCRYPT_CONCURRENCY: '1', BCRYPT_QUEUE_MAX: '1' });
+      const hash = await bounded.hash('a perfectly fine passphrase');
+      const held = holdCompares();
+      try {
+        const admitted = [bounded.verify('x', hash), bounded.verify('y', hash)];
+        const refused = bounded.verify('a perfectly fine passphrase', hash);
+        await expect(refused).rejects.toBeInstanceOf(SecurityException);
+        await expect(refused).rejects.toMatchObject({
+          status: 503,
+          code: 'password-check-busy',
+          headers: { 'Retry-After': expect.stringMatching(/^[1-9]\d*$/) },
+        });
+        await expect(bounded.hash('z')).rejects.toMatchObject({ status: 503 });
+        held.release();
+        await expect(Promise.all(admitted)).resolves.toEqual([false, false]);
+        expect(held.seen.calls).toBe(2);
+      } finally {
+        held.restore();
+      }
+    });
   });
 });

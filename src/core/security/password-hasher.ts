@@ -2,6 +2,8 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import bcrypt from 'bcrypt';
 import { createHmac, randomBytes } from 'node:crypto';
 import { AppConfig } from '../../config/app.config';
+import { SecurityException } from './security.exception';
+import { WorkGate, WorkGateFullError } from './work-gate';
 
 /**
  * bcrypt with a pepper. bcrypt reads only the first 72 bytes of its input (as few as 18 characters of
@@ -10,25 +12,37 @@ import { AppConfig } from '../../config/app.config';
  * enough to test guesses because the pepper lives in configuration, not in the rows.
  *
  * Only bcrypt's async API is used: it runs on the libuv thread pool, so a login never blocks the event loop.
+ * At most BCRYPT_CONCURRENCY operations run at once, below the pool size: a login flood must not take every
+ * thread from the other work queued there (async fs, dns.lookup, zlib). Further ones wait in line, and past
+ * BCRYPT_QUEUE_MAX waiting they fail fast with a 503 instead of making every login slower without bound.
  */
 @Injectable()
 export class PasswordHasher implements OnModuleInit {
   private dummyHash?: Promise<string>;
+  private readonly gate: WorkGate;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(private readonly config: AppConfig) {
+    this.gate = new WorkGate(config.auth.bcryptConcurrency, config.auth.bcryptQueueMax);
+  }
 
   async onModuleInit(): Promise<void> {
     // Pay for the dummy hash at start-up, so the first unknown-email login is not slower than the rest.
     await this.dummy();
   }
 
+  /** bcrypt operations running and waiting for a slot right now. */
+  get load(): { running: number; waiting: number } {
+    return this.gate.stats;
+  }
+
+  /** Throws SecurityException (503) when the bcrypt waiting line is full, like verify and verifyDummy. */
   hash(password: string): Promise<string> {
-    return bcrypt.hash(this.prehash(password), this.config.auth.bcryptCost);
+    return this.gated(() => bcrypt.hash(this.prehash(password), this.config.auth.bcryptCost));
   }
 
   /** False for a wrong password and for a malformed hash; never throws for either. */
   verify(password: string, passwordHash: string): Promise<boolean> {
-    return bcrypt.compare(this.prehash(password), passwordHash);
+    return this.gated(() => bcrypt.compare(this.prehash(password), passwordHash));
   }
 
   /**
@@ -36,7 +50,9 @@ export class PasswordHasher implements OnModuleInit {
    * time does not reveal which emails have accounts. Always false.
    */
   async verifyDummy(password: string): Promise<false> {
-    await bcrypt.compare(this.prehash(password), await this.dummy());
+    // Outside the slot: the dummy hash itself is made through the gate.
+    const dummyHash = await this.dummy();
+    await this.gated(() => bcrypt.compare(this.prehash(password), dummyHash));
     return false;
   }
 
@@ -46,6 +62,15 @@ export class PasswordHasher implements OnModuleInit {
       return bcrypt.getRounds(passwordHash) !== this.config.auth.bcryptCost;
     } catch {
       return true;
+    }
+  }
+
+  private async gated<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await this.gate.run(work);
+    } catch (error) {
+      if (error instanceof WorkGateFullError) throw SecurityException.passwordCheckBusy(error.retryAfterSeconds);
+      throw error;
     }
   }
 
@@ -59,7 +84,13 @@ export class PasswordHasher implements OnModuleInit {
   private dummy(): Promise<string> {
     // A random secret nobody knows, hashed at the configured cost, so comparing against it costs what a real
     // comparison costs and can never succeed.
-    this.dummyHash ??= bcrypt.hash(randomBytes(32).toString('base64'), this.config.auth.bcryptCost);
+    this.dummyHash ??= this.gated(() =>
+      bcrypt.hash(randomBytes(32).toString('base64'), this.config.auth.bcryptCost),
+    ).catch((error: unknown) => {
+      // Not cached when refused (a full line): the next unknown-email login tries again.
+      this.dummyHash = undefined;
+      throw error;
+    });
     return this.dummyHash;
   }
 }

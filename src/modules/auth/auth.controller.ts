@@ -47,7 +47,7 @@ export class AuthController {
   @AuthRateLimit()
   @ApiOperation({ summary: 'Create an organization and its owner, and log the owner in' })
   @ApiCreatedResponse({ type: TokenResponseDto })
-  @ApiProblems(400, 403, 409, 429)
+  @ApiProblems(400, 403, 409, 429, 503)
   register(@Body() body: RegisterDto, @ClientInfo() client: Client): Promise<TokenPair> {
     return this.auth.register(body, client);
   }
@@ -61,13 +61,14 @@ export class AuthController {
     summary: 'Log in with email and password',
     description:
       'Returns a token pair, or `{ mfaRequired: true, mfaToken }` when 2FA is on (complete with POST /auth/login/2fa). ' +
-      'Wrong email and wrong password answer alike (401 invalid-credentials); locked (423), disabled and unverified (403) accounts are refused.',
+      'Wrong email and wrong password answer alike (401 invalid-credentials); locked (423), disabled and unverified (403) accounts are refused. ' +
+      '503 password-check-busy (with Retry-After) when too many password checks are already waiting.',
   })
   @ApiExtraModels(TokenResponseDto, MfaRequiredResponseDto)
   @ApiOkResponse({
     schema: { oneOf: [{ $ref: getSchemaPath(TokenResponseDto) }, { $ref: getSchemaPath(MfaRequiredResponseDto) }] },
   })
-  @ApiProblems(400, 401, 403, 423, 429)
+  @ApiProblems(400, 401, 403, 423, 429, 503)
   login(@Body() body: LoginDto, @ClientInfo() client: Client): Promise<LoginResult> {
     return this.auth.login(body.email, body.password, client);
   }

@@ -22,6 +22,11 @@ export type LoginResult = (TokenPair & { mfaSetupRequired?: true }) | { mfaRequi
 
 type Failure = { failed: AuthException };
 
+/** The row changed while its password was checked outside the transaction: check again. */
+const CHANGED = Symbol('changed');
+/** Password checks of one request before a row that keeps changing counts as a failure. */
+const MAX_PASSWORD_CHECKS = 3;
+
 @Injectable()
 export class AuthService {
   private readonly logger = new Logger(AuthService.name);
@@ -71,47 +76,80 @@ export class AuthService {
   /**
    * Email + password. Unknown email and wrong password answer alike and cost alike (a dummy bcrypt
    * compare); failures count towards a lockout; a locked account is refused without checking the password.
+   *
+   * bcrypt runs with no database connection or row lock held: a check takes a thread for a fifth of a second
+   * and may wait for one, and a login flood holding pooled connections meanwhile starves every other route.
+   * So the user is read without a lock, the password checked, and only then the row locked and read again;
+   * every decision is taken on that fresh row (lockout, counters, status), in one transaction with its writes.
    */
   async login(email: string, password: string, client: ClientInfo): Promise<LoginResult> {
-    const outcome = await this.tx.run(async (m): Promise<LoginResult | Failure> => {
-      const user = await this.users.findWithSecrets({ email }, m, true);
-      if (!user?.passwordHash) {
+    for (let attempt = 1; ; attempt++) {
+      const seen = await this.users.findWithSecrets({ email });
+      if (!seen?.passwordHash) {
         await this.hasher.verifyDummy(password);
         await this.emit(
           AuthEvent.LoginFailed,
           { organizationId: null, userId: null, email, reason: 'unknown-email' },
           client,
         );
-        return { failed: invalidCredentials() };
+        throw invalidCredentials();
       }
-      const now = new Date();
-      if (isLocked(user, now)) {
+      if (isLocked(seen, new Date())) {
         await this.hasher.verifyDummy(password);
         await this.emit(
           AuthEvent.LoginFailed,
-          { organizationId: user.organizationId, userId: user.id, reason: 'locked' },
+          { organizationId: seen.organizationId, userId: seen.id, reason: 'locked' },
           client,
         );
-        return { failed: locked(user.lockedUntil) };
+        throw locked(seen.lockedUntil);
       }
-      if (!(await this.hasher.verify(password, user.passwordHash))) {
-        return { failed: await this.recordFailure(user, 'wrong-password', client, m) };
-      }
-      if (user.status === 'disabled')
-        return { failed: new AuthException(AuthExceptionCode.AccountDisabled, 'This account is disabled.') };
-      if (this.config.auth.requireVerifiedEmail && !user.emailVerifiedAt) {
-        return {
-          failed: new AuthException(
-            AuthExceptionCode.EmailNotVerified,
-            'Verify your email address first (POST /api/v1/auth/otp/request with purpose verify_email).',
-          ),
-        };
-      }
-      if (user.totpEnabledAt) return { mfaRequired: true, mfaToken: await this.challenges.create(user.id) };
-      return this.completeLogin(user, client, m);
-    });
-    if ('failed' in outcome) throw outcome.failed;
-    return outcome;
+      const matches = await this.hasher.verify(password, seen.passwordHash);
+      const outcome = await this.tx.run(async (m): Promise<LoginResult | Failure | typeof CHANGED> => {
+        const user = await this.users.findWithSecrets({ email }, m, true);
+        const changed = user?.id !== seen.id || user.passwordHash !== seen.passwordHash;
+        // The email moved to another account, or the password changed (which revokes sessions: a check against
+        // the old hash must not start one). Check again, outside the lock; in the unlikely case that it keeps
+        // changing, the check counts as failed.
+        if (changed && attempt < MAX_PASSWORD_CHECKS) return CHANGED;
+        if (!user) return { failed: invalidCredentials() };
+        return this.afterPasswordCheck(user, matches && !changed, client, m);
+      });
+      if (outcome === CHANGED) continue;
+      if ('failed' in outcome) throw outcome.failed;
+      return outcome;
+    }
+  }
+
+  /** The rest of a password login, on the user's row locked after the password was checked. */
+  private async afterPasswordCheck(
+    user: UserWithSecrets,
+    matches: boolean,
+    client: ClientInfo,
+    m: EntityManager,
+  ): Promise<LoginResult | Failure> {
+    // Locked by concurrent failures while this password was checked: refused like any login to a locked account,
+    // whether it matched or not, and not counted.
+    if (isLocked(user, new Date())) {
+      await this.emit(
+        AuthEvent.LoginFailed,
+        { organizationId: user.organizationId, userId: user.id, reason: 'locked' },
+        client,
+      );
+      return { failed: locked(user.lockedUntil) };
+    }
+    if (!matches) return { failed: await this.recordFailure(user, 'wrong-password', client, m) };
+    if (user.status === 'disabled')
+      return { failed: new AuthException(AuthExceptionCode.AccountDisabled, 'This account is disabled.') };
+    if (this.config.auth.requireVerifiedEmail && !user.emailVerifiedAt) {
+      return {
+        failed: new AuthException(
+          AuthExceptionCode.EmailNotVerified,
+          'Verify your email address first (POST /api/v1/auth/otp/request with purpose verify_email).',
+        ),
+      };
+    }
+    if (user.totpEnabledAt) return { mfaRequired: true, mfaToken: await this.challenges.create(user.id) };
+    return this.completeLogin(user, client, m);
   }
 
   /** Second step of a 2FA login: the mfaToken plus a TOTP or recovery code. */
@@ -170,20 +208,40 @@ export class AuthService {
     proof: { password?: string; code?: string },
     client: ClientInfo,
   ): Promise<void> {
+    if (proof.password) return this.provePassword(userId, proof.password, client);
     const outcome = await this.tx.run(async (m): Promise<Failure | { ok: true }> => {
       const user = await this.users.findWithSecrets({ id: userId }, m, true);
       if (!user) return { failed: invalidCredentials() };
       if (isLocked(user, new Date())) return { failed: locked(user.lockedUntil) };
-      const ok = proof.password
-        ? Boolean(user.passwordHash) && (await this.hasher.verify(proof.password, user.passwordHash ?? ''))
-        : proof.code
-          ? (await this.twoFactor.verifyTotpOnly(user, proof.code, m)) !== null
-          : false;
+      const ok = proof.code ? (await this.twoFactor.verifyTotpOnly(user, proof.code, m)) !== null : false;
       if (!ok) return { failed: await this.recordFailure(user, 'step-up-failed', client, m) };
       await this.users.update(user.id, AFTER_SUCCESS, m);
       return { ok: true };
     });
     if ('failed' in outcome) throw outcome.failed;
+  }
+
+  /** proveCredential with the password: like login, bcrypt runs before the row is locked (see login). */
+  private async provePassword(userId: string, password: string, client: ClientInfo): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const seen = await this.users.findWithSecrets({ id: userId });
+      if (!seen) throw invalidCredentials();
+      if (isLocked(seen, new Date())) throw locked(seen.lockedUntil);
+      const matches = Boolean(seen.passwordHash) && (await this.hasher.verify(password, seen.passwordHash ?? ''));
+      const outcome = await this.tx.run(async (m): Promise<Failure | { ok: true } | typeof CHANGED> => {
+        const user = await this.users.findWithSecrets({ id: userId }, m, true);
+        if (!user) return { failed: invalidCredentials() };
+        const changed = user.passwordHash !== seen.passwordHash;
+        if (changed && attempt < MAX_PASSWORD_CHECKS) return CHANGED;
+        if (isLocked(user, new Date())) return { failed: locked(user.lockedUntil) };
+        if (!matches || changed) return { failed: await this.recordFailure(user, 'step-up-failed', client, m) };
+        await this.users.update(user.id, AFTER_SUCCESS, m);
+        return { ok: true };
+      });
+      if (outcome === CHANGED) continue;
+      if ('failed' in outcome) throw outcome.failed;
+      return;
+    }
   }
 
   /**
