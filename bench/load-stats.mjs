@@ -36,3 +36,19 @@ export function summarizeStatuses(statusCodeStats = {}) {
   }
   return { counts, errorsExcept429 };
 }
+
+/**
+ * Node process warnings in a process's output (`(node:<pid>) [DEP0xxx] Warning: …` or `(node:<pid>)
+ * SomeWarning: …`), counted by message; a warning is printed once per process, so a count says which kinds
+ * appeared, not how often they happened.
+ */
+export function countWarnings(output) {
+  const byMessage = {};
+  let total = 0;
+  for (const match of output.matchAll(/^\(node:\d+\) (?:\[[\w-]+\] )?(\w*Warning: .*)$/gm)) {
+    const message = match[1].slice(0, 200);
+    byMessage[message] = (byMessage[message] ?? 0) + 1;
+    total++;
+  }
+  return { total, byMessage };
+}

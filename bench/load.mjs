@@ -1,20 +1,29 @@
-// Load test (issue #10): the API and a worker as real processes on a throwaway database, a few organizations
-// with data, then a mixed read/write workload (list/get/create customers, list/update posts, an occasional
-// login) from LOAD_CONNECTIONS (default 200) connections for LOAD_SECONDS (default 60), loopback only.
-// Reports errors other than 429 (any makes the exit code 1), p50/p99 latency, req/s, and the API's RSS
-// sampled every second with its linear-regression slope (MB/min; growth is flagged). Writes
-// bench/results/load-<date>.json.
+// Load test (issue #10): the API and a worker as real processes from built JavaScript (`nest build` into
+// var/bench-dist, as bench/run.mjs) on a throwaway database, a few organizations with data, then a mixed
+// read/write workload (list/get/create customers, list/update posts, an occasional login) from
+// LOAD_CONNECTIONS (default 200) connections for LOAD_SECONDS (default 60), loopback only.
+// Reports errors other than 429 (any makes the exit code 1), p50/p99 latency, req/s, the API's RSS sampled
+// every second, and its heap after a forced full GC every LOAD_GC_EVERY_SECONDS (10): each series with its
+// linear-regression slope after the warm-up (MB/min). RSS also moves with V8's heap sizing and the
+// allocator, so the leak signal is the heap after GC; both are flagged above their limits. Process warnings
+// of the API (Node deprecations, e.g. pg's "client is already executing a query") are counted from its
+// stderr and fail the run. Writes bench/results/load-<date>.json; the API's logs go to var/bench-logs/.
 //   npm run load            LOAD_SECONDS=15 npm run load
+//   LOAD_HEAP_SNAPSHOTS=1   also writes a heap snapshot (after GC) at the end of the warm-up and at the end,
+//                           under var/load-snapshots/ (compare with bench/heap-summary.mjs); writing one
+//                           takes native memory that the allocator keeps, so RSS of such a run says nothing
+//   LOAD_NODE_ARGS='…'      extra node flags for the API, e.g. '--trace-deprecation --max-semi-space-size=16'
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BUILD_DIR, LOG_DIR, PRELOAD, build, log, stop } from './harness.mjs';
 import { ROOT, benchEnv, withDatabase, writeResult } from './lib.mjs';
-import { linearSlope, pickWeighted, summarizeStatuses } from './load-stats.mjs';
+import { countWarnings, linearSlope, pickWeighted, summarizeStatuses } from './load-stats.mjs';
 
 const require = createRequire(import.meta.url);
 const { Client } = require('pg');
@@ -26,6 +35,12 @@ const CUSTOMERS_PER_ORG = Number(process.env.LOAD_CUSTOMERS ?? 2000);
 const POSTS_PER_ORG = Number(process.env.LOAD_POSTS ?? 100);
 /** RSS growth above this (MB/min, after the warm-up) is flagged. */
 const RSS_GROWTH_LIMIT = Number(process.env.LOAD_RSS_GROWTH_LIMIT_MB_PER_MIN ?? 10);
+/** Growth of the heap after a full GC above this (MB/min, after the warm-up) is flagged: live objects piling up. */
+const HEAP_GROWTH_LIMIT = Number(process.env.LOAD_HEAP_GROWTH_LIMIT_MB_PER_MIN ?? 1);
+/** A forced full GC costs a pause of some tens of ms: every 10 s is well under 1% of the run. */
+const GC_EVERY_SECONDS = Number(process.env.LOAD_GC_EVERY_SECONDS ?? 10);
+const HEAP_SNAPSHOTS = process.env.LOAD_HEAP_SNAPSHOTS === '1';
+const API_NODE_ARGS = (process.env.LOAD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 /** The first part of a run grows the heap to its working size (JIT, caches, pools): not counted as growth. */
 const WARM_UP_SECONDS = Math.min(20, SECONDS / 2);
 /** A shorter window after the warm-up says too little about growth to flag it. */
@@ -88,13 +103,42 @@ function freePort() {
   });
 }
 
-/** src/main.ts or src/worker.ts as a real process (ts-node, as the other benches); its logs are discarded. */
-function startProcess(entry, env) {
-  return spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, entry)], {
+/**
+ * A built entry (var/bench-dist) as a real process with bench/preload.js (memory readings over IPC). Its
+ * stdout and stderr go straight to a file, not through this process, which is busy generating the load.
+ */
+function startProcess(name, entry, env, nodeArgs = []) {
+  mkdirSync(LOG_DIR, { recursive: true });
+  const logFile = join(LOG_DIR, `load-${name}.log`);
+  const fd = openSync(logFile, 'w');
+  const child = spawn(process.execPath, [...nodeArgs, '-r', PRELOAD, join(BUILD_DIR, entry)], {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', fd, fd, 'ipc'],
   });
+  closeSync(fd);
+  let seq = 0;
+  const pending = new Map();
+  child.on('message', (message) => {
+    const waiter = pending.get(message?.id);
+    if (!waiter) return;
+    pending.delete(message.id);
+    if (message.ok) waiter.resolve(message);
+    else waiter.reject(new Error(`${name}: ${message.error}`));
+  });
+  child.on('exit', () => {
+    for (const waiter of pending.values()) waiter.reject(new Error(`${name} exited`));
+    pending.clear();
+  });
+  /** One request to bench/preload.js in the child. */
+  child.call = (cmd, payload = {}) =>
+    new Promise((resolve, reject) => {
+      const id = ++seq;
+      pending.set(id, { resolve, reject });
+      child.send({ id, cmd, ...payload });
+    });
+  child.logFile = logFile;
+  return child;
 }
 
 async function waitUntilLive(url, child) {
@@ -108,15 +152,6 @@ async function waitUntilLive(url, child) {
   throw new Error('the API did not listen within 2 minutes');
 }
 
-async function stop(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 /** Resident set size of a process in MB (Linux /proc). */
 function rssMb(pid) {
   try {
@@ -126,6 +161,8 @@ function rssMb(pid) {
     return undefined;
   }
 }
+
+const MB = 1024 * 1024;
 
 async function api(url, method, path, { token, body } = {}) {
   const res = await fetch(`${url}${path}`, {
@@ -165,7 +202,13 @@ async function seedOrganization(url, db, index) {
   return { email, token: accessToken, customerIds: rows.map((row) => row.id), postIds };
 }
 
-await withDatabase('atrium_load', async (databaseUrl) => {
+const built = await build();
+log(built.built ? `built var/bench-dist in ${Math.round(built.seconds)} s` : 'var/bench-dist is up to date');
+
+// BENCH_DB_SUFFIX: checkouts running the load one after another on one machine keep their databases apart.
+const DATABASE = `atrium_load${(process.env.BENCH_DB_SUFFIX ?? '').replace(/[^a-z0-9_]/g, '')}`;
+
+await withDatabase(DATABASE, async (databaseUrl) => {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   if (!LOOPBACK.has(new URL(url).hostname)) throw new Error(`refusing to load ${url}: loopback targets only`);
@@ -181,12 +224,12 @@ await withDatabase('atrium_load', async (databaseUrl) => {
     BCRYPT_COST: process.env.LOAD_BCRYPT_COST ?? '10',
     JWT_ACCESS_TTL_SECONDS: String(Math.max(900, SECONDS + 600)),
   });
-  const apiProcess = startProcess('src/main.ts', env);
+  const apiProcess = startProcess('api', 'src/main.js', env, ['--expose-gc', ...API_NODE_ARGS]);
   let worker;
   const db = new Client({ connectionString: databaseUrl });
   try {
     await waitUntilLive(url, apiProcess);
-    worker = startProcess('src/worker.ts', { ...env, PORT: '0' });
+    worker = startProcess('worker', 'src/worker.js', { ...env, PORT: '0' });
     await db.connect();
     const organizations = [];
     for (let i = 0; i < ORGANIZATIONS; i++) organizations.push(await seedOrganization(url, db, i));
@@ -198,14 +241,47 @@ await withDatabase('atrium_load', async (databaseUrl) => {
     const byOperation = Object.fromEntries(OPERATIONS.map((op) => [op.name, {}]));
     const rss = [];
     const workerRss = [];
+    /** process.memoryUsage() of the API right after a full GC: what is still alive. */
+    const afterGc = [];
+    const snapshots = [];
     const started = Date.now();
+    const elapsed = () => (Date.now() - started) / 1000;
     const sampler = setInterval(() => {
-      const t = (Date.now() - started) / 1000;
+      const t = elapsed();
       const apiMb = rssMb(apiProcess.pid);
       const workerMb = rssMb(worker.pid);
       if (apiMb !== undefined) rss.push({ t, mb: apiMb });
       if (workerMb !== undefined) workerRss.push({ t, mb: workerMb });
     }, 1000);
+    const readAfterGc = async () => {
+      const t = elapsed();
+      const { memory, collected } = await apiProcess.call('memory', { gc: true });
+      if (!collected) throw new Error('the API did not collect: is it running with --expose-gc?');
+      afterGc.push({ t, ...memory });
+    };
+    const gcSampler = setInterval(
+      () => readAfterGc().catch((error) => log(`memory reading: ${error.message}`)),
+      GC_EVERY_SECONDS * 1000,
+    );
+    const snapshot = async (label) => {
+      const dir = join(ROOT, 'var', 'load-snapshots');
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${label}.heapsnapshot`);
+      await apiProcess.call('heap-snapshot', { file });
+      snapshots.push({ label, t: elapsed(), file });
+    };
+    const snapshotTimers = HEAP_SNAPSHOTS
+      ? [
+          setTimeout(
+            () => void snapshot('warm').catch((error) => log(`snapshot: ${error.message}`)),
+            WARM_UP_SECONDS * 1000,
+          ),
+          setTimeout(
+            () => void snapshot('end').catch((error) => log(`snapshot: ${error.message}`)),
+            (SECONDS - 8) * 1000,
+          ),
+        ]
+      : [];
 
     const result = await autocannon({
       url,
@@ -238,6 +314,12 @@ await withDatabase('atrium_load', async (databaseUrl) => {
       ],
     });
     clearInterval(sampler);
+    clearInterval(gcSampler);
+    snapshotTimers.forEach(clearTimeout);
+    await readAfterGc();
+    // Stopped before reading its output: a shutdown that closes pools under running queries warns then.
+    await Promise.all([stop(apiProcess), stop(worker)]);
+    const warnings = countWarnings(readFileSync(apiProcess.logFile, 'utf8'));
 
     const statuses = summarizeStatuses(result.statusCodeStats);
     const nonRateLimitErrors = statuses.errorsExcept429 + result.errors + result.timeouts;
@@ -275,6 +357,10 @@ await withDatabase('atrium_load', async (databaseUrl) => {
         growthFlagged: conclusive ? slopeAfterWarmUp > RSS_GROWTH_LIMIT : null,
         series: rss.map(({ t, mb }) => [round(t), round(mb)]),
       },
+      apiHeapAfterGc: heapTrend(afterGc, conclusive),
+      apiNodeArgs: API_NODE_ARGS,
+      apiWarnings: warnings,
+      heapSnapshots: snapshots,
       workerRss: { startMb: round(workerRss[0]?.mb), endMb: round(workerRss.at(-1)?.mb) },
     };
     const file = writeResult('load', summary);
@@ -294,9 +380,27 @@ await withDatabase('atrium_load', async (databaseUrl) => {
         `${summary.apiRss.slopeMbPerMin} MB/min overall, ${summary.apiRss.slopeAfterWarmUpMbPerMin} MB/min after ` +
         `${WARM_UP_SECONDS} s of warm-up: ${verdict}`,
     );
+    const heap = summary.apiHeapAfterGc;
+    const heapVerdict =
+      heap.growthFlagged === null
+        ? 'too short to judge'
+        : heap.growthFlagged
+          ? `GROWTH FLAGGED (> ${HEAP_GROWTH_LIMIT} MB/min)`
+          : `no growth beyond ${HEAP_GROWTH_LIMIT} MB/min`;
+    console.log(
+      `API heap after GC ${heap.startMb} → ${heap.endMb} MB over ${heap.samples} readings; slope ` +
+        `${heap.slopeAfterWarmUpMbPerMin} MB/min after warm-up: ${heapVerdict} (external ${heap.externalEndMb} MB, ` +
+        `arrayBuffers ${heap.arrayBuffersEndMb} MB at the end)`,
+    );
+    console.log(`API process warnings: ${warnings.total ? JSON.stringify(warnings.byMessage) : 'none'}`);
+    for (const { label, file: snapshotFile } of snapshots) console.log(`heap snapshot (${label}): ${snapshotFile}`);
     console.log(`wrote ${file}`);
     if (nonRateLimitErrors > 0) {
       console.error(`FAILED: ${nonRateLimitErrors} responses were errors other than 429`);
+      process.exitCode = 1;
+    }
+    if (warnings.total > 0) {
+      console.error(`FAILED: the API emitted ${warnings.total} process warning(s); see ${apiProcess.logFile}`);
       process.exitCode = 1;
     }
   } finally {
@@ -304,6 +408,35 @@ await withDatabase('atrium_load', async (databaseUrl) => {
     await Promise.all([stop(apiProcess), stop(worker)]);
   }
 });
+
+/** The heap-after-GC readings as a trend: the honest leak signal (RSS also follows V8's sizing). */
+function heapTrend(readings, conclusive) {
+  const series = (key) => readings.map((reading) => ({ x: reading.t / 60, y: reading[key] / MB }));
+  const warm = readings.filter(({ t }) => t >= WARM_UP_SECONDS);
+  const slope = linearSlope(warm.map((reading) => ({ x: reading.t / 60, y: reading.heapUsed / MB })));
+  return {
+    samples: readings.length,
+    everySeconds: GC_EVERY_SECONDS,
+    startMb: round(readings[0]?.heapUsed / MB),
+    endMb: round(readings.at(-1)?.heapUsed / MB),
+    slopeAfterWarmUpMbPerMin: round(slope),
+    externalSlopeMbPerMin: round(linearSlope(series('external').filter(({ x }) => x * 60 >= WARM_UP_SECONDS))),
+    externalEndMb: round(readings.at(-1)?.external / MB),
+    arrayBuffersEndMb: round(readings.at(-1)?.arrayBuffers / MB),
+    growthLimitMbPerMin: HEAP_GROWTH_LIMIT,
+    // Needs at least three readings after the warm-up besides the conclusive run length.
+    growthFlagged: conclusive && warm.length >= 3 ? slope > HEAP_GROWTH_LIMIT : null,
+    series: readings.map(({ t, heapUsed, heapTotal, external, arrayBuffers, rss: resident }) => [
+      round(t),
+      round(heapUsed / MB),
+      round(heapTotal / MB),
+      round(external / MB),
+      round(arrayBuffers / MB),
+      round(resident / MB),
+    ]),
+    seriesColumns: ['t', 'heapUsedMb', 'heapTotalMb', 'externalMb', 'arrayBuffersMb', 'rssMb'],
+  };
+}
 
 function round(value) {
   return value === undefined || !Number.isFinite(value) ? null : Math.round(value * 100) / 100;

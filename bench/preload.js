@@ -2,7 +2,8 @@
 // adds nothing to a request unless the bench asks for it over the IPC channel:
 //   { cmd: 'capture', on: true|false }   record every SQL statement (text + parameters) sent through `pg`
 //   { cmd: 'profile-start' } / { cmd: 'profile-stop', file }   CPU profile (inspector) written as .cpuprofile
-//   { cmd: 'memory' }   process.memoryUsage()
+//   { cmd: 'heap-snapshot', file }   a full GC, then a heap snapshot written to file (blocks for seconds)
+//   { cmd: 'memory', gc? }   process.memoryUsage(), after a full GC when gc is true and node runs with --expose-gc
 // Every message is answered with { id, ok, … }. Without a parent (the bench died) the process exits.
 'use strict';
 const { Session } = require('node:inspector');
@@ -50,8 +51,15 @@ if (typeof process.send === 'function') {
       writeFileSync(file, JSON.stringify(profile));
       return { file };
     },
-    memory() {
-      return { memory: process.memoryUsage() };
+    'heap-snapshot'({ file }) {
+      if (typeof global.gc === 'function') global.gc();
+      return { file: require('node:v8').writeHeapSnapshot(file) };
+    },
+    memory({ gc }) {
+      // Without a collection first, heapUsed is mostly garbage not yet collected: no trend can be read from it.
+      const collected = Boolean(gc) && typeof global.gc === 'function';
+      if (collected) global.gc();
+      return { memory: process.memoryUsage(), collected };
     },
   };
 

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app.config';
 import { dataSourceOptions } from './data-source.options';
 import { markUnavailableDatabase } from './database-unavailable';
+import { drainBeforeDestroy } from './drain-before-destroy';
 import { MIGRATE_ON_START, Migrator } from './migrator';
 import { TransactionRunner } from './transaction.runner';
 
@@ -26,8 +27,10 @@ export class DatabaseModule {
             retryAttempts: 5,
             retryDelay: 2000,
           }),
-          // A failed connection checkout later on becomes DatabaseUnavailableError (503, not 500).
-          dataSourceFactory: async (options) => markUnavailableDatabase(await new DataSource(options!).initialize()),
+          // A failed connection checkout later on becomes DatabaseUnavailableError (503, not 500); closing waits
+          // for the queries still running (drain-before-destroy.ts).
+          dataSourceFactory: async (options) =>
+            drainBeforeDestroy(markUnavailableDatabase(await new DataSource(options!).initialize())),
         }),
       ],
       providers: [TransactionRunner, Migrator, { provide: MIGRATE_ON_START, useValue: options.migrateOnStart }],
