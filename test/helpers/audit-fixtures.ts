@@ -20,6 +20,10 @@ export async function insertAuditEntries(
   fixtures: readonly AuditEntryFixture[],
 ): Promise<ChainedAuditLog[]> {
   return db.transaction(async (m) => {
+    // No default partition: a fixture dated outside the partitions kept ahead needs its month created.
+    await m.query('SELECT audit_ensure_partition_for(at) FROM unnest($1::timestamptz[]) AS at', [
+      fixtures.map((fixture) => fixture.occurredAt.toISOString()),
+    ]);
     await m.query(
       "INSERT INTO audit_chain_heads (chain_key, seq, hash) VALUES ($1, 0, '') ON CONFLICT (chain_key) DO NOTHING",
       [organizationId],

@@ -37,6 +37,14 @@ export class AuditChainer {
     return rows.map((row) => row.chainKey);
   }
 
+  /** Entries of every chain not linked yet. */
+  async pendingCount(): Promise<number> {
+    const [row] = await this.dataSource.query<{ n: number }[]>(
+      'SELECT count(*)::int AS n FROM audit_logs WHERE seq IS NULL',
+    );
+    return row.n;
+  }
+
   /** Links every pending entry of every chain; returns how many. */
   async chainAll(maxBatchesPerChain = Infinity): Promise<number> {
     let linked = 0;
