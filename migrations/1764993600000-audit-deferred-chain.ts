@@ -22,9 +22,11 @@ export class AuditDeferredChain1764993600000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     // Hashes are computed by the application: pending entries cannot be linked here, and must not be lost.
-    const [{ pending }]: { pending: number }[] = await queryRunner.query(
+    const [{ pending }] = (await queryRunner.query(
       'SELECT count(*)::int AS pending FROM audit_logs WHERE seq IS NULL',
-    );
+    )) as {
+      pending: number;
+    }[];
     if (pending > 0) {
       throw new Error(`audit_logs holds ${pending} unchained entries: let the worker's chainer link them first`);
     }

@@ -69,7 +69,9 @@ export class DropDefaultPartitions1765080000000 implements MigrationInterface {
   }
 
   private async exists(queryRunner: QueryRunner, name: string): Promise<boolean> {
-    const [row]: { found: boolean }[] = await queryRunner.query('SELECT to_regclass($1) IS NOT NULL AS found', [name]);
+    const [row] = (await queryRunner.query('SELECT to_regclass($1) IS NOT NULL AS found', [name])) as {
+      found: boolean;
+    }[];
     return row.found;
   }
 }
