@@ -4,7 +4,8 @@ import { AuditChainer, CHAIN_BATCH_SIZE } from '../../src/modules/audit/audit-ch
 import { AuditService, type AuditEntry } from '../../src/modules/audit/audit.service';
 import { auditEntries, firstBrokenLink } from '../helpers/audit';
 import { bearer, registerOwner, type TestAccount } from '../helpers/auth';
-import { createTestApp } from '../helpers/test-app';
+import { createTestApp, createTestWorker } from '../helpers/test-app';
+import { waitFor } from '../helpers/wait-for';
 
 /*
  * Entries are written pending in the change's transaction and linked afterwards by AuditChainer. Other spec
@@ -217,6 +218,31 @@ describe(AuditChainer.name, () => {
       await locker.rollbackTransaction();
       await locker.release();
     }
+  });
+
+  it('should be linked by a running worker without anyone asking', async () => {
+    const owner = await registerOwner(app, 'deferred-worker');
+    // Queues of its own: this worker must not take other spec files' jobs.
+    const worker = await createTestWorker({
+      REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'atrium-test:'}deferred-chain:`,
+    });
+    try {
+      await audit.record(entry(owner, 'worker.linked'));
+      const linked = await waitFor(
+        async () => {
+          const [row] = await db.query<{ seq: string | null }[]>(
+            `SELECT seq FROM audit_logs WHERE chain_key = $1 AND action = 'worker.linked'`,
+            [owner.organizationId],
+          );
+          return row?.seq ?? undefined;
+        },
+        { what: 'the worker to link the entry', timeoutMs: 10000 },
+      );
+      expect(Number(linked)).toBeGreaterThan(0);
+    } finally {
+      await worker.close();
+    }
+    expect(firstBrokenLink(await auditEntries(app, owner.organizationId))).toBeNull();
   });
 
   it('should have the pending-entries index on every partition', async () => {

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { AuditChainer } from './audit-chainer';
 
 /** Pause between two passes: the chain lags its entries' commits by about this much. */
@@ -13,7 +13,7 @@ const MAX_BATCHES_PER_CHAIN = 20;
  * while Redis is down, since entries keep being written then.
  */
 @Injectable()
-export class AuditChainLoop implements OnApplicationBootstrap, OnApplicationShutdown {
+export class AuditChainLoop implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AuditChainLoop.name);
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -25,7 +25,8 @@ export class AuditChainLoop implements OnApplicationBootstrap, OnApplicationShut
     this.schedule(0);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** onModuleDestroy, not onApplicationShutdown: it runs before the database connections are closed. */
+  async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     // A pass in flight finishes its batch (or rolls it back): either way no entry is half-linked.
