@@ -81,8 +81,9 @@ describe('Audit log partitions', () => {
     });
   });
 
-  it('should report rows that fell into the default partition', async () => {
-    // No monthly partition exists for 2019: the row lands in audit_logs_default.
+  it('should keep no default partition and create the month of an entry dated outside every partition', async () => {
+    expect(await exists('audit_logs_default')).toBe(false);
+    // 2019 is years behind the months kept ahead: the fixture creates its month, as a restore or import must.
     const [row] = await insertAuditEntries(db, owner.organizationId, [
       { occurredAt: new Date('2019-06-15T12:00:00Z') },
     ]);
@@ -90,16 +91,16 @@ describe('Audit log partitions', () => {
       'SELECT tableoid::regclass::text AS partition FROM audit_logs WHERE id = $1',
       [row.id],
     );
-    expect(located.partition).toBe('audit_logs_default');
+    expect(located.partition).toBe('audit_logs_2019_06');
 
     const res = await app.inject({ url: '/api/v1/audit-logs/partitions', headers: bearer(owner.accessToken) });
     expect(res.statusCode).toBe(200);
     const body = res.json<PartitionsBody>();
-    expect(body.defaultPartitionRows).toBeGreaterThanOrEqual(1);
+    expect(body.defaultPartitionRows).toBe(0);
+    expect(body.partitions.filter((p) => p.isDefault)).toEqual([]);
     const current = monthStart(0);
     expect(body.partitions).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ name: 'audit_logs_default', isDefault: true, from: null, to: null }),
         expect.objectContaining({
           name: partitionOf(current),
           isDefault: false,
@@ -110,11 +111,30 @@ describe('Audit log partitions', () => {
     );
 
     const maintained = await app.get(AuditPartitionsService).maintain();
-    expect(maintained.defaultPartitionRows).toBeGreaterThanOrEqual(1);
+    expect(maintained.defaultPartitionRows).toBe(0);
 
     const metrics = await app.inject('/metrics');
     const gauge = /^audit_default_partition_rows (\d+)$/m.exec(metrics.body);
-    expect(Number(gauge?.[1])).toBeGreaterThanOrEqual(1);
+    expect(Number(gauge?.[1])).toBe(0);
+  });
+
+  it('should fail loudly instead of hiding an entry whose month has no partition', async () => {
+    await expect(
+      db.query(
+        `INSERT INTO audit_logs (id, occurred_at, action, outcome, chain_key) VALUES (gen_random_uuid(), '1990-01-01', 'x', 'success', 'global')`,
+      ),
+    ).rejects.toThrow(/no partition of relation "audit_logs" found for row/);
+  });
+
+  it('should create the months ahead when the API starts', async () => {
+    const ahead = partitionOf(monthStart(3));
+    await db.query(`DROP TABLE IF EXISTS ${ahead}`);
+    const other = await createTestApp(OWN_QUEUES);
+    try {
+      await waitFor(async () => ((await exists(ahead)) ? true : undefined), { what: `${ahead} created at start` });
+    } finally {
+      await other.close();
+    }
   });
 
   describe('partition pruning', () => {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { auditHash } from '../../src/modules/audit/audit-hash';
-import type { AuditLog } from '../../src/modules/audit/audit-log.entity';
+import type { AuditLog, ChainedAuditLog } from '../../src/modules/audit/audit-log.entity';
 
 /*
- * Audit entries inserted with SQL (not through the recording side), appended to the organization's hash
- * chain exactly as the recorder does: the chain head is locked, seq and prev_hash continue it, and the hash
+ * Audit entries inserted with SQL (not through the recording side), already linked into the organization's
+ * hash chain exactly as the chainer (AuditChainer) links them: the chain head is locked, seq and prev_hash continue it, and the hash
  * is `auditHash`, so verification passes until a test tampers with a row.
  */
 
@@ -18,8 +18,12 @@ export async function insertAuditEntries(
   db: DataSource,
   organizationId: string,
   fixtures: readonly AuditEntryFixture[],
-): Promise<AuditLog[]> {
+): Promise<ChainedAuditLog[]> {
   return db.transaction(async (m) => {
+    // No default partition: a fixture dated outside the partitions kept ahead needs its month created.
+    await m.query('SELECT audit_ensure_partition_for(at) FROM unnest($1::timestamptz[]) AS at', [
+      fixtures.map((fixture) => fixture.occurredAt.toISOString()),
+    ]);
     await m.query(
       "INSERT INTO audit_chain_heads (chain_key, seq, hash) VALUES ($1, 0, '') ON CONFLICT (chain_key) DO NOTHING",
       [organizationId],
@@ -30,9 +34,9 @@ export async function insertAuditEntries(
     );
     let seq = Number(head.seq);
     let prevHash: string | null = seq > 0 ? head.hash : null;
-    const rows: AuditLog[] = [];
+    const rows: ChainedAuditLog[] = [];
     for (const fixture of fixtures) {
-      const fields: Omit<AuditLog, 'hash'> = {
+      const fields: Omit<ChainedAuditLog, 'hash'> = {
         id: randomUUID(),
         organizationId,
         actorId: null,
@@ -50,7 +54,7 @@ export async function insertAuditEntries(
         seq: seq + 1,
         prevHash,
       };
-      const row: AuditLog = { ...fields, hash: auditHash(fields) };
+      const row: ChainedAuditLog = { ...fields, hash: auditHash(fields) };
       await m.query(
         `INSERT INTO audit_logs (id, occurred_at, organization_id, actor_id, action, resource_type, resource_id,
            outcome, ip, user_agent, request_id, changes, details, chain_key, seq, prev_hash, hash)

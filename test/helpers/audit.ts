@@ -1,10 +1,17 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { auditHash } from '../../src/modules/audit/audit-hash';
-import type { AuditLog } from '../../src/modules/audit/audit-log.entity';
+import { AuditChainer } from '../../src/modules/audit/audit-chainer';
+import type { ChainedAuditLog } from '../../src/modules/audit/audit-log.entity';
 
-/** The audit entries of a chain (organization id or 'global'), in chain order, read with plain SQL. */
-export async function auditEntries(app: NestFastifyApplication, chainKey: string): Promise<AuditLog[]> {
+/**
+ * The audit entries of a chain (organization id or 'global'), in chain order, read with plain SQL. Entries
+ * are written pending and linked by the worker's chainer; it is run here first, as the worker would within
+ * ~200 ms, so every entry written so far is linked. An entry still pending would come last with seq null and
+ * fail firstBrokenLink.
+ */
+export async function auditEntries(app: NestFastifyApplication, chainKey: string): Promise<ChainedAuditLog[]> {
+  await app.get(AuditChainer).chain(chainKey);
   const rows = await app.get(DataSource).query<Record<string, unknown>[]>(
     `SELECT id, occurred_at AS "occurredAt", organization_id AS "organizationId", actor_id AS "actorId", action,
             resource_type AS "resourceType", resource_id AS "resourceId", outcome, ip, user_agent AS "userAgent",
@@ -13,12 +20,12 @@ export async function auditEntries(app: NestFastifyApplication, chainKey: string
        FROM audit_logs WHERE chain_key = $1 ORDER BY seq`,
     [chainKey],
   );
-  return rows as unknown as AuditLog[];
+  return rows as unknown as ChainedAuditLog[];
 }
 
 /** The first entry whose seq or hash does not follow from its predecessor, or null for an intact chain. */
-export function firstBrokenLink(entries: AuditLog[]): { seq: number; why: string } | null {
-  let previous: AuditLog | null = null;
+export function firstBrokenLink(entries: ChainedAuditLog[]): { seq: number; why: string } | null {
+  let previous: ChainedAuditLog | null = null;
   for (const entry of entries) {
     const expectedSeq = previous ? previous.seq + 1 : 1;
     if (entry.seq !== expectedSeq) return { seq: entry.seq, why: `seq ${entry.seq}, expected ${expectedSeq}` };

@@ -50,12 +50,20 @@ export class AuditLog {
   @Column('text')
   chainKey: string;
 
-  @Column('bigint', { transformer: { to: (v: number) => v, from: (v: string) => Number(v) } })
-  seq: number;
+  /** Position in the chain; null while the entry is pending (written, not yet linked by the chainer). */
+  @Column('bigint', {
+    nullable: true,
+    transformer: { to: (v: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) },
+  })
+  seq: number | null;
 
   @Column('text', { nullable: true })
   prevHash: string | null;
 
-  @Column('text')
-  hash: string;
+  /** Null while pending, like seq. */
+  @Column('text', { nullable: true })
+  hash: string | null;
 }
+
+/** An entry the chainer has linked: seq and hash set. */
+export type ChainedAuditLog = AuditLog & { seq: number; hash: string };

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type SelectQueryBuilder } from 'typeorm';
 import { applyKeysetPage, type KeysetPageOptions } from '../../core/pagination/keyset';
 import { defineList } from '../../core/pagination/sort';
-import { AuditLog, type AuditOutcome } from './audit-log.entity';
+import { AuditLog, type AuditOutcome, type ChainedAuditLog } from './audit-log.entity';
 
 /** Served by audit_logs_org_time_idx (organization_id, occurred_at, id) on every partition. */
 export const AUDIT_LOG_LIST = defineList({
@@ -64,12 +64,32 @@ export class AuditLogRepository {
     return this.dataSource.manager.findOneBy(AuditLog, { id, organizationId });
   }
 
-  /** The next `limit` entries of one hash chain in seq order, after `after` (from the start when absent). */
-  chainBatch(chainKey: string, range: TimeRange, after: ChainPosition | undefined, limit: number): Promise<AuditLog[]> {
-    const qb = this.dataSource.manager.createQueryBuilder(AuditLog, 'a').where('a.chainKey = :chainKey', { chainKey });
+  /**
+   * The next `limit` linked entries of one hash chain in seq order, after `after` (from the start when
+   * absent). Pending entries (seq NULL) are not part of the chain yet.
+   */
+  chainBatch(
+    chainKey: string,
+    range: TimeRange,
+    after: ChainPosition | undefined,
+    limit: number,
+  ): Promise<ChainedAuditLog[]> {
+    const qb = this.dataSource.manager
+      .createQueryBuilder(AuditLog, 'a')
+      .where('a.chainKey = :chainKey AND a.seq IS NOT NULL', { chainKey });
     this.applyRange(qb, range);
     if (after) qb.andWhere('(a.seq, a.id) > (:afterSeq, :afterId)', { afterSeq: after.seq, afterId: after.id });
-    return qb.orderBy('a.seq', 'ASC').addOrderBy('a.id', 'ASC').limit(limit).getMany();
+    return qb.orderBy('a.seq', 'ASC').addOrderBy('a.id', 'ASC').limit(limit).getMany() as Promise<ChainedAuditLog[]>;
+  }
+
+  /** The entries of one chain with fromSeq <= seq <= toSeq, whatever their time (audit_logs_chain_idx). */
+  chainSeqRange(chainKey: string, fromSeq: number, toSeq: number): Promise<ChainedAuditLog[]> {
+    return this.dataSource.manager
+      .createQueryBuilder(AuditLog, 'a')
+      .where('a.chainKey = :chainKey AND a.seq BETWEEN :fromSeq AND :toSeq', { chainKey, fromSeq, toSeq })
+      .orderBy('a.seq', 'ASC')
+      .addOrderBy('a.id', 'ASC')
+      .getMany() as Promise<ChainedAuditLog[]>;
   }
 
   private applyRange(qb: SelectQueryBuilder<AuditLog>, range: TimeRange): void {

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app.config';
 import type { AuditPartitionDto, AuditPartitionsDto } from './audit-query.dto';
@@ -10,18 +10,37 @@ export interface PartitionMaintenance {
 }
 
 /**
- * Upkeep of audit_logs' monthly partitions through the migration's SQL functions: months ahead created,
- * months past retention detached and dropped, and rows in the default partition (a month created too late)
- * reported.
+ * Upkeep of audit_logs' monthly partitions through the migrations' SQL functions: months ahead created,
+ * months past retention detached and dropped. There is no default partition (migration 1765080000000: it
+ * kept the planner from ordered scans), so an entry whose month has no partition would fail: the months
+ * ahead are created by the migration, at every start of the API and the worker, and by the scheduled job.
  */
 @Injectable()
-export class AuditPartitionsService {
+export class AuditPartitionsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(AuditPartitionsService.name);
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly config: AppConfig,
   ) {}
+
+  /** Not awaited by the start: a database still unreachable then is retried by the scheduled job. */
+  onApplicationBootstrap(): void {
+    void this.ensureAhead().catch((error: unknown) => {
+      this.logger.error(`could not create the audit partitions ahead at start: ${String(error)}`);
+    });
+  }
+
+  /** Creates the current month and AUDIT_PARTITIONS_AHEAD_MONTHS after it where missing; drops nothing. */
+  async ensureAhead(): Promise<number> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query("SELECT pg_advisory_xact_lock(hashtextextended('atrium:audit-partitions', 0))");
+      const [ensured] = await manager.query<{ created: number }[]>('SELECT audit_ensure_partitions($1) AS created', [
+        this.config.audit.partitionsAheadMonths,
+      ]);
+      return ensured.created;
+    });
+  }
 
   async maintain(): Promise<PartitionMaintenance> {
     const { partitionsAheadMonths, retentionMonths } = this.config.audit;
@@ -47,7 +66,12 @@ export class AuditPartitionsService {
     return { created, dropped, defaultPartitionRows };
   }
 
+  /** Rows of audit_logs_default; 0 without one (dropped by migration 1765080000000, unless reverted). */
   async defaultPartitionRows(): Promise<number> {
+    const [{ present }] = await this.dataSource.query<{ present: boolean }[]>(
+      "SELECT to_regclass('audit_logs_default') IS NOT NULL AS present",
+    );
+    if (!present) return 0;
     const [row] = await this.dataSource.query<{ rows: number }[]>(
       'SELECT count(*)::int AS rows FROM audit_logs_default',
     );

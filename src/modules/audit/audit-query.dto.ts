@@ -7,7 +7,7 @@ export const AUDIT_OUTCOMES: readonly AuditOutcome[] = ['success', 'failure', 'd
 export const EXPORT_FORMATS = ['csv', 'ndjson'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/** One audit entry as stored, with the fields of its hash chain. */
+/** One audit entry as stored, with the fields of its hash chain (null while pending). */
 export class AuditLogDto {
   /** @example 019ac2f0-5b7a-7c3e-9a51-6f1d0e2b4c88 */
   id: string;
@@ -43,14 +43,18 @@ export class AuditLogDto {
   changes: { before: Record<string, unknown>; after: Record<string, unknown> } | null;
   @ApiProperty({ type: 'object', nullable: true, additionalProperties: true })
   details: Record<string, unknown> | null;
-  /** Position in the organization's hash chain. */
-  @ApiProperty({ type: 'integer' })
-  seq: number;
-  /** Hash of the previous entry of the chain (null for the first). */
+  /**
+   * Position in the organization's hash chain; null while the entry is pending: written with its change,
+   * linked into the chain by the worker shortly after (normally well under a second).
+   */
+  @ApiProperty({ type: 'integer', nullable: true })
+  seq: number | null;
+  /** Hash of the previous entry of the chain (null for the first, and while pending). */
   @ApiProperty({ type: String, nullable: true })
   prevHash: string | null;
-  /** SHA-256 over prevHash and this entry's fields, hex. */
-  hash: string;
+  /** SHA-256 over prevHash and this entry's fields, hex; null while pending. */
+  @ApiProperty({ type: String, nullable: true })
+  hash: string | null;
 
   static from(entry: AuditLog): AuditLogDto {
     return Object.assign(new AuditLogDto(), {

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { MetricsModule } from '../../core/metrics/metrics.module';
+import { AuditChainer } from './audit-chainer';
 import { AuditExportService } from './audit-export.service';
 import { AuditLogRepository } from './audit-log.repository';
 import { AuditPartitionsService } from './audit-partitions.service';
@@ -20,6 +21,7 @@ import { AuditService } from './audit.service';
   controllers: [AuditController],
   providers: [
     AuditService,
+    AuditChainer,
     AuditInterceptor,
     AuditEventsListener,
     AuditLogRepository,
@@ -29,6 +31,6 @@ import { AuditService } from './audit.service';
     AuditPartitionsService,
     AuditMetrics,
   ],
-  exports: [AuditService, AuditInterceptor],
+  exports: [AuditService, AuditChainer, AuditInterceptor],
 })
 export class AuditModule {}

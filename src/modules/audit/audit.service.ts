@@ -4,10 +4,9 @@ import { currentContext } from '../../core/context/request-context';
 import { TransactionRunner } from '../../core/database/transaction.runner';
 import { uuidv7 } from '../../core/database/uuidv7';
 import { diffChanges, redactSecrets, type AuditChanges } from './audit-changes';
-import { auditHash } from './audit-hash';
 import type { AuditLog, AuditOutcome } from './audit-log.entity';
 
-/** What a caller knows about an event; the service adds id, time, chain position and hash. */
+/** What a caller knows about an event; the service adds id and time, the chainer its chain position and hash. */
 export interface AuditEntry {
   organizationId: string | null;
   actorId: string | null;
@@ -24,17 +23,12 @@ export interface AuditEntry {
   details?: Record<string, unknown> | null;
 }
 
-interface ChainHead {
-  seq: string;
-  hash: string;
-}
-
 /**
  * Appends entries to the audit log, synchronously, in PostgreSQL: never through Redis or the queue, so an
- * outage of either cannot lose an entry. Each organization's entries form one hash chain; its head row in
- * audit_chain_heads is locked (FOR UPDATE) while an entry takes the next seq, so concurrent writers of one
- * organization queue up there and the chain stays unbroken. The lock lasts until the transaction ends:
- * callers record as the last step of their transaction.
+ * outage of either cannot lose an entry, and an entry written in the change's transaction commits with it
+ * or not at all. The entry is inserted pending (seq, prev_hash, hash NULL) with one INSERT and no shared
+ * lock, so audited writes of one organization no longer queue behind each other; AuditChainer links it into
+ * the organization's hash chain after commit (see there).
  */
 @Injectable()
 export class AuditService {
@@ -129,20 +123,9 @@ export class AuditService {
   }
 
   private async append(entry: AuditEntry, m: EntityManager): Promise<AuditLog> {
-    const chainKey = entry.organizationId ?? 'global';
-    // One statement creates the head if missing and locks it (DO UPDATE takes the row lock): the lock is held
-    // from here to commit, so every round trip inside it costs the whole organization's audit throughput.
-    const [head] = await m.query<ChainHead[]>(
-      `INSERT INTO audit_chain_heads (chain_key, seq, hash) VALUES ($1, 0, '')
-       ON CONFLICT (chain_key) DO UPDATE SET seq = audit_chain_heads.seq
-       RETURNING seq, hash`,
-      [chainKey],
-    );
-    const previousSeq = Number(head?.seq ?? 0);
-    // Taken under the lock: within a chain, time never goes backwards as seq goes up.
     const occurredAt = new Date();
     const context = currentContext();
-    const fields: Omit<AuditLog, 'hash'> = {
+    const row: AuditLog = {
       id: uuidv7(occurredAt.getTime()),
       occurredAt,
       organizationId: entry.organizationId,
@@ -156,18 +139,16 @@ export class AuditService {
       requestId: entry.requestId === undefined ? (context?.requestId ?? null) : entry.requestId,
       changes: entry.changes ? redactSecrets(entry.changes) : null,
       details: entry.details ? redactSecrets(entry.details) : null,
-      chainKey,
-      seq: previousSeq + 1,
-      prevHash: previousSeq > 0 && head?.hash ? head.hash : null,
+      chainKey: entry.organizationId ?? 'global',
+      // Pending: AuditChainer gives it seq, prev_hash and hash once the transaction has committed.
+      seq: null,
+      prevHash: null,
+      hash: null,
     };
-    const row: AuditLog = { ...fields, hash: auditHash(fields) };
     await m.query(
-      `WITH entry AS (
-         INSERT INTO audit_logs (id, occurred_at, organization_id, actor_id, action, resource_type, resource_id, outcome,
-           ip, user_agent, request_id, changes, details, chain_key, seq, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-       )
-       UPDATE audit_chain_heads SET seq = $15, hash = $17 WHERE chain_key = $14`,
+      `INSERT INTO audit_logs (id, occurred_at, organization_id, actor_id, action, resource_type, resource_id, outcome,
+         ip, user_agent, request_id, changes, details, chain_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
       [
         row.id,
         row.occurredAt,
@@ -183,9 +164,6 @@ export class AuditService {
         row.changes === null ? null : JSON.stringify(row.changes),
         row.details === null ? null : JSON.stringify(row.details),
         row.chainKey,
-        row.seq,
-        row.prevHash,
-        row.hash,
       ],
     );
     return row;

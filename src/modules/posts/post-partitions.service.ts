@@ -1,16 +1,28 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app.config';
 
-/** Upkeep of the quarterly posts partitions through the migration's posts_ensure_partitions(). */
+/**
+ * Upkeep of the quarterly posts partitions through the migration's posts_ensure_partitions(). posts has no
+ * default partition (migration 1765080000000: it kept post lists from an ordered scan of the newest
+ * partitions), so the quarter of a new post must exist: the migration, every worker start and the scheduled
+ * job create POSTS_PARTITIONS_AHEAD_QUARTERS ahead.
+ */
 @Injectable()
-export class PostPartitionsService {
+export class PostPartitionsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(PostPartitionsService.name);
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly config: AppConfig,
   ) {}
+
+  /** Not awaited by the start: a database still unreachable then is retried by the scheduled job. */
+  onApplicationBootstrap(): void {
+    void this.maintain().catch((error: unknown) => {
+      this.logger.error(`could not create the posts partitions ahead at start: ${String(error)}`);
+    });
+  }
 
   async maintain(): Promise<{ created: number }> {
     const created = await this.dataSource.transaction(async (manager) => {
