@@ -171,9 +171,8 @@ export class ListCustomersQueryDto extends IntersectionType(PageQueryDto, Custom
 
   /**
    * Search over name, email, company and phone. Customers containing every word of `q` come first (whole
-   * words, any case; operators and quotes are plain text), ranked by relevance, an equal name first. When
-   * they fill less than the first page, the answer also holds customers merely similar to `q` (typos,
-   * partial words), after the whole-word matches. `sort` cannot be combined with `q`. The cursor continues
+   * words, any case; operators and quotes are plain text), ranked by relevance, an equal name first. Only
+   * when there are none does the answer hold customers merely similar to `q` (typos, partial words). `sort` cannot be combined with `q`. The cursor continues
    * the ranking and the mode page 1 chose; it is bound to this `q`.
    * @example lovelace
    */

@@ -48,8 +48,8 @@ export class CustomersController {
       'Only live customers in departments where the caller holds customers:read; organization-level customers ' +
       'only with an organization-wide grant. Filters combine with AND. Without `q`: keyset pages in the ' +
       'requested sort (cost independent of depth). With `q`: customers containing its words, ranked by ' +
-      'relevance (best first, then id), followed by typo-tolerant matches when the words fill less than the ' +
-      'first page; the cursor continues the ranking and that choice, and every page re-ranks all matches of ' +
+      'relevance (best first, then id), or, only when no customer contains them, typo-tolerant matches ' +
+      '(trigram similarity); the cursor continues the ranking and that choice, and every page re-ranks all matches of ' +
       '`q`, so a very unselective `q` is slower than a narrow one.',
   })
   @ApiSortQuery(CUSTOMER_LIST)

@@ -50,8 +50,8 @@ export const FALLBACK_RANK = `CASE WHEN c.search_tsv @@ ${WORDS} THEN 4 + (${WOR
  * How a search matches. `words`: customers containing every word of `q`, served by the GIN index on
  * search_tsv (about 5,000 rows to rank for a common last name on 1M customers). `similar`: those plus
  * customers whose text is trigram-similar to `q` (typos, partial words), served by the trigram index, which
- * yields ~20,000 candidates for the same name, each fetched and re-ranked; so it runs only when `words` has
- * less than a page.
+ * yields ~20,000 candidates for the same name, each fetched and re-ranked; so it runs only when `words` finds
+ * nothing.
  */
 export type SearchMode = 'words' | 'similar';
 
