@@ -1,7 +1,6 @@
-import { Module, RequestMethod, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { LoggerOptions } from 'pino';
+import { pino, type LoggerOptions } from 'pino';
 import { AppConfig } from '../../config/app.config';
 import { currentContext } from '../context/request-context';
 import { ecsFormat } from '@elastic/ecs-pino-format';
@@ -46,9 +45,29 @@ function baseOptions(config: AppConfig, kind: 'api' | 'worker'): LoggerOptions {
   return options;
 }
 
+/**
+ * Fields of the unit of work a line is written in (request id and user; job id and queue in the worker),
+ * read when a line is written. The API used to bind them with child loggers made for every request
+ * (pino-http), which applied the redaction paths to each binding even when nothing was logged; a mixin
+ * costs nothing until a line is actually written, and then REDACTED_PATHS apply to the whole line.
+ */
+export function contextFields(): Record<string, string> {
+  const context = currentContext();
+  if (!context) return {};
+  const fields: Record<string, string> = { requestId: context.requestId };
+  if (context.userId) fields.userId = context.userId;
+  if (context.jobId) fields.jobId = context.jobId;
+  if (context.queue) fields.queue = context.queue;
+  return fields;
+}
+
 @Module({})
 export class LoggingModule {
-  /** API: pino-http writes one access line per request (request id, method, route, status, latency). */
+  /**
+   * API: the root logger only. No per-request middleware: the access line (request id, method, route,
+   * status, latency) is written by a Fastify hook (access-log.ts), and other lines get the request id and
+   * user from the request context.
+   */
   static forApi(): DynamicModule {
     return {
       module: LoggingModule,
@@ -56,20 +75,19 @@ export class LoggingModule {
         LoggerModule.forRootAsync({
           inject: [AppConfig],
           useFactory: (config: AppConfig) => ({
-            // A wildcard Nest recognises: it also covers paths excluded from the global prefix, exactly once.
-            forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
-            assignResponse: true,
+            forRoutes: [],
             pinoHttp: {
               ...baseOptions(config, 'api'),
-              // Service log lines carry only the request id; the access line adds method, url, route, status.
-              quietReqLogger: true,
-              customAttributeKeys: { reqId: 'requestId' },
-              customProps: (req: IncomingMessage) => ({ route: req.routeUrl }),
-              customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
-                err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+              mixin: contextFields,
+              // Plain serializers: pino-http would otherwise wrap them in the full request/response ones.
+              wrapSerializers: false,
               serializers: {
-                req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.split('?')[0] }),
-                res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+                req: (req: { method?: unknown; url?: unknown }) => ({
+                  method: req.method,
+                  url: typeof req.url === 'string' ? req.url.split('?')[0] : req.url,
+                }),
+                res: (res: { statusCode?: unknown }) => ({ statusCode: res.statusCode }),
+                err: pino.stdSerializers.err,
               },
             },
           }),
@@ -88,10 +106,7 @@ export class LoggingModule {
           useFactory: (config: AppConfig) => ({
             pinoHttp: {
               ...baseOptions(config, 'worker'),
-              mixin: () => {
-                const context = currentContext();
-                return context ? { requestId: context.requestId, jobId: context.jobId, queue: context.queue } : {};
-              },
+              mixin: contextFields,
             },
           }),
         }),

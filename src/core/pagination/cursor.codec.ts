@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app.config';
 import { ValidationException } from '../exceptions/app.exception';
@@ -51,11 +51,15 @@ function invalidCursor(): ValidationException {
  */
 @Injectable()
 export class CursorCodec {
-  private readonly key: Buffer;
+  private readonly key: KeyObject;
 
   constructor(config: AppConfig) {
     // A key of its own, so CURSOR_SECRET reused for something else never signs a valid cursor by accident.
-    this.key = createHmac('sha256', config.pagination.cursorSecret).update('atrium:list-cursor:v1').digest();
+    // Made a KeyObject once: createHmac given a Buffer re-imports the key on every call (Node 24's
+    // prepareSecretKey), which showed up as several percent of a list request's CPU.
+    this.key = createSecretKey(
+      createHmac('sha256', config.pagination.cursorSecret).update('atrium:list-cursor:v1').digest(),
+    );
   }
 
   encode(payload: CursorPayload): string {

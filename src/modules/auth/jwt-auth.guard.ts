@@ -1,7 +1,6 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { PinoLogger } from 'nestjs-pino';
 import { currentContext } from '../../core/context/request-context';
 import { IS_PUBLIC } from '../../core/http/public.decorator';
 import { ALLOW_PENDING_TWO_FACTOR_SETUP } from './auth.decorators';
@@ -27,7 +26,6 @@ export class JwtAuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly tokens: AccessTokens,
     private readonly states: SessionStateStore,
-    private readonly logger: PinoLogger,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -55,9 +53,9 @@ export class JwtAuthGuard implements CanActivate {
       );
     }
     request.user = { id: claims.sub, organizationId: claims.org, sessionId: claims.sid };
+    // Log lines of the request read the user from here (LoggingModule's mixin), as do audit entries.
     const requestContext = currentContext();
     if (requestContext) requestContext.userId = claims.sub;
-    this.logger.assign({ userId: claims.sub });
     return true;
   }
 
