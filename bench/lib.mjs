@@ -2,7 +2,7 @@
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -27,9 +27,18 @@ export async function withDatabase(name, fn) {
   }
 }
 
-/** Starts a TypeScript entry as a real process; resolves with its port once it prints READY <port>. */
+/**
+ * Starts a TypeScript entry as a real process; resolves with its port once it prints READY <port>. Under
+ * `npm run bench` (BENCH_BUILD_DIR set, the build just made) the compiled entry runs instead: ts-node keeps
+ * the TypeScript compiler resident (~400 MB), which swamps what a bench of memory measures.
+ */
 export function startServer(entry, env) {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, entry)], {
+  const built = process.env.BENCH_BUILD_DIR && join(process.env.BENCH_BUILD_DIR, entry.replace(/\.ts$/, '.js'));
+  const args =
+    built && entry.endsWith('.ts') && existsSync(built)
+      ? [built]
+      : ['-r', 'ts-node/register/transpile-only', join(ROOT, entry)];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -333,6 +333,8 @@ export async function main(argv = process.argv.slice(2)) {
               ...process.env,
               NODE_OPTIONS: '',
               BENCH_RESULTS_DIR: dir,
+              // The spawned benches start the API from this run's build, as the suite's own API runs.
+              BENCH_BUILD_DIR: BUILD_DIR,
               BENCH_REDIS_KEY_PREFIX: `${redisPrefix}${run}-${randomBytes(3).toString('hex')}:`,
               ...extraEnv,
             },
