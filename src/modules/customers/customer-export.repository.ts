@@ -3,7 +3,8 @@ import { DataSource } from 'typeorm';
 import { applyKeysetPage, type KeysetPageOptions } from '../../core/pagination/keyset';
 import { PermissionService, type ReadableDepartments } from '../rbac/decision/permission.service';
 import type { CustomerStatus } from './customer.entity';
-import { applyCustomerFilters, escapeLike, type CustomerFilters } from './customers.repository';
+import { escapeLike } from '../../core/database/like-pattern';
+import { applyCustomerFilters, type CustomerFilters } from './customers.repository';
 
 /** A customer as the export writes it. */
 export interface ExportedCustomer {

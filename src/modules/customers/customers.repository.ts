@@ -7,6 +7,7 @@ import { defineList, type ListSpec } from '../../core/pagination/sort';
 import { PermissionService, type ReadableDepartments } from '../rbac/decision/permission.service';
 import { Customer, type CustomerStatus } from './customer.entity';
 import type { TagMode } from './customer.dto';
+import { escapeLike } from '../../core/database/like-pattern';
 
 /**
  * GET /customers: every sort is served by a partial index (organization_id, column, id) WHERE deleted_at IS
@@ -120,11 +121,6 @@ export interface CustomerListFilters extends CustomerFilters {
 /** A customer row of a search page, with the rank its cursor continues from. */
 export interface RankedCustomer extends CustomerRow {
   rank: number;
-}
-
-/** `%`, `_` and the escape character itself match literally. */
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
 }
 
 /**

@@ -6,6 +6,7 @@ import { defineList } from '../../core/pagination/sort';
 import type { MediaType } from '../../core/files/media-types';
 import { MediaUpload } from './media-upload.entity';
 import { Media, type ScanStatus } from './media.entity';
+import { escapeLike } from '../../core/database/like-pattern';
 
 /** GET /media: newest first by default; every sort is served by (organization_id, created_at, id). */
 export const MEDIA_LIST = defineList({
@@ -21,10 +22,6 @@ export interface MediaListFilters {
   scanStatuses?: ScanStatus[];
   /** Path of the department whose subtree to show; null when the requested department does not exist. */
   departmentPath?: string | null;
-}
-
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
 }
 
 /** The queries of media and of direct uploads. */

@@ -6,6 +6,7 @@ import { applyKeysetPage, type PageRequest } from '../../core/pagination/keyset'
 import { defineList } from '../../core/pagination/sort';
 import { PermissionService, type ReadableDepartments } from '../rbac/decision/permission.service';
 import { Post, type PostStatus } from './post.entity';
+import { escapeLike } from '../../core/database/like-pattern';
 
 /**
  * GET /posts. createdAt and title are served by partial indexes (organization_id, column, id). publishedAt
@@ -43,11 +44,6 @@ export interface PostListFilters {
   q?: string;
   publishedFrom?: Date;
   publishedTo?: Date;
-}
-
-/** `%`, `_` and the escape character itself match literally. */
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
 }
 
 type PostChanges = Partial<Omit<Post, 'id' | 'organizationId' | 'version' | 'createdAt' | 'updatedAt'>>;

@@ -5,6 +5,7 @@ import { applyKeysetPage, type PageRequest } from '../../core/pagination/keyset'
 import { defineList } from '../../core/pagination/sort';
 import { PermissionService, type ReadableDepartments } from '../rbac/decision/permission.service';
 import { User, type UserStatus } from './user.entity';
+import { escapeLike } from '../../core/database/like-pattern';
 
 /** GET /users: sorts served by (organization_id, created_at, id); name and email sort within one tenant. */
 export const USER_LIST = defineList({
@@ -24,11 +25,6 @@ export interface UserListFilters {
   departmentPath?: string | null;
   roleId?: string;
   q?: string;
-}
-
-/** `%`, `_` and the escape character itself match literally. */
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
 }
 
 /** The queries of user administration; every one is confined to one organization. */
