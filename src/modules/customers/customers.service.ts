@@ -10,7 +10,6 @@ import { Paginator } from '../../core/pagination/paginator';
 import { AuditService } from '../audit/audit.service';
 import type { AuthUser } from '../auth/auth-user';
 import { PermissionService } from '../rbac/decision/permission.service';
-import type { PermissionKey } from '../rbac/permission';
 import { RbacException, RbacExceptionCode } from '../rbac/rbac.exception';
 import {
   CustomerDto,
@@ -92,7 +91,7 @@ export class CustomersService {
 
   async create(caller: AuthUser, input: CreateCustomerDto): Promise<Customer> {
     const departmentId = input.departmentId ?? null;
-    await this.requireAllowed(caller, 'customers:create', departmentId);
+    await this.permissions.assertAllowedIn(caller, 'customers:create', departmentId);
     const ownerId = input.ownerId ?? null;
     try {
       return await this.tx.run(async (m) => {
@@ -169,7 +168,7 @@ export class CustomersService {
         const changes = changesOf(customer, input);
         if (changes.departmentId !== undefined) {
           // Moving a customer needs the permission where it is (checked above) and where it goes.
-          await this.requireAllowed(caller, 'customers:update', changes.departmentId);
+          await this.permissions.assertAllowedIn(caller, 'customers:update', changes.departmentId);
         }
         if (changes.ownerId) await this.requireUser(caller, changes.ownerId, m);
         if (Object.keys(changes).length === 0) return customer;
@@ -265,22 +264,6 @@ export class CustomersService {
     if (query.departmentId)
       filters.departmentPath = await this.repository.departmentPath(caller.organizationId, query.departmentId);
     return filters;
-  }
-
-  /**
-   * For a department named in the request body (where a customer goes): it must exist in the caller's
-   * organization, and the caller must hold `permission` there (organization-wide for null).
-   */
-  private async requireAllowed(caller: AuthUser, permission: PermissionKey, departmentId: string | null) {
-    if (departmentId && (await this.repository.departmentPath(caller.organizationId, departmentId)) === null)
-      throw new RbacException(RbacExceptionCode.NotFound, 'No such department.', { field: 'departmentId' });
-    if (!(await this.permissions.decide(caller, permission, departmentId)).allowed) {
-      await this.audit.recordDenied(caller, permission, { departmentId });
-      const where = departmentId ? 'in that department' : 'organization-wide';
-      throw new RbacException(RbacExceptionCode.PermissionDenied, `This needs the permission ${permission} ${where}.`, {
-        permission,
-      });
-    }
   }
 
   private async requireUser(caller: AuthUser, userId: string, m: EntityManager): Promise<void> {

@@ -16,7 +16,6 @@ import { AuditService } from '../audit/audit.service';
 import type { AuthUser } from '../auth/auth-user';
 import { PostCovers } from '../posts/post-covers';
 import { PermissionService } from '../rbac/decision/permission.service';
-import type { PermissionKey } from '../rbac/permission';
 import { RbacException, RbacExceptionCode } from '../rbac/rbac.exception';
 import { MediaIngest, type IngestSource } from './media-ingest';
 import type { MediaUpload } from './media-upload.entity';
@@ -100,7 +99,7 @@ export class MediaService {
 
   /** POST /media: the bytes stream through MediaIngest into storage; the row commits with its audit entry. */
   async upload(caller: AuthUser, departmentId: string | null, source: IngestSource): Promise<Media> {
-    await this.requireAllowed(caller, 'media:create', departmentId);
+    await this.permissions.assertAllowedIn(caller, 'media:create', departmentId);
     const now = new Date();
     const id = uuidv7(now.getTime());
     const key = mediaObjectKey(caller.organizationId, id, now);
@@ -111,7 +110,7 @@ export class MediaService {
   /** POST /media/uploads: a presigned POST policy into quarantine, capped at the named type's limit. */
   async createUpload(caller: AuthUser, input: CreateUploadDto): Promise<UploadPolicyDto> {
     const departmentId = input.departmentId ?? null;
-    await this.requireAllowed(caller, 'media:create', departmentId);
+    await this.permissions.assertAllowedIn(caller, 'media:create', departmentId);
     const declaredType = this.ingest.typeOfName(input.filename);
     if (!declaredType) {
       throw new MediaException(
@@ -334,18 +333,5 @@ export class MediaService {
   private async enqueueProcessing(mediaId: string): Promise<void> {
     const payload: MediaJobs['process'] = { mediaId };
     await this.outbox.enqueue(this.queue, 'process', payload, { jobId: processJobId(mediaId) });
-  }
-
-  /** A department named in the request must exist in the organization, and the caller must hold `permission` there. */
-  private async requireAllowed(caller: AuthUser, permission: PermissionKey, departmentId: string | null) {
-    if (departmentId && (await this.repository.departmentPath(caller.organizationId, departmentId)) === null)
-      throw new RbacException(RbacExceptionCode.NotFound, 'No such department.', { field: 'departmentId' });
-    if (!(await this.permissions.decide(caller, permission, departmentId)).allowed) {
-      await this.audit.recordDenied(caller, permission, { departmentId });
-      const where = departmentId ? 'in that department' : 'organization-wide';
-      throw new RbacException(RbacExceptionCode.PermissionDenied, `This needs the permission ${permission} ${where}.`, {
-        permission,
-      });
-    }
   }
 }

@@ -97,7 +97,7 @@ export class PostsService {
 
   async create(caller: AuthUser, input: CreatePostDto): Promise<Post> {
     const departmentId = input.departmentId ?? null;
-    await this.requireAllowed(caller, 'posts:create', departmentId);
+    await this.permissions.assertAllowedIn(caller, 'posts:create', departmentId);
     try {
       return await this.tx.run(async (m) => {
         if (input.coverMediaId) await this.mediaCatalog.assertCover(caller, input.coverMediaId, m);
@@ -154,7 +154,8 @@ export class PostsService {
         const post = await this.locked(caller, id, 'posts:update', m);
         assertVersion(post, expectedVersion);
         const changes = changesOf(post, input);
-        if (changes.departmentId !== undefined) await this.requireAllowed(caller, 'posts:update', changes.departmentId);
+        if (changes.departmentId !== undefined)
+          await this.permissions.assertAllowedIn(caller, 'posts:update', changes.departmentId);
         if (Object.keys(changes).length === 0) return post;
         if (changes.coverMediaId) await this.mediaCatalog.assertCover(caller, changes.coverMediaId, m);
         if (changes.slug !== undefined && !(await this.repository.moveSlug(post, changes.slug, m))) throw slugTaken();
@@ -329,19 +330,6 @@ export class PostsService {
     if (query.departmentId)
       filters.departmentPath = await this.repository.departmentPath(caller.organizationId, query.departmentId);
     return filters;
-  }
-
-  /** A department named in the body must exist in the organization, and the caller must hold `permission` there. */
-  private async requireAllowed(caller: AuthUser, permission: PermissionKey, departmentId: string | null) {
-    if (departmentId && (await this.repository.departmentPath(caller.organizationId, departmentId)) === null)
-      throw new RbacException(RbacExceptionCode.NotFound, 'No such department.', { field: 'departmentId' });
-    if (!(await this.permissions.decide(caller, permission, departmentId)).allowed) {
-      await this.audit.recordDenied(caller, permission, { departmentId });
-      const where = departmentId ? 'in that department' : 'organization-wide';
-      throw new RbacException(RbacExceptionCode.PermissionDenied, `This needs the permission ${permission} ${where}.`, {
-        permission,
-      });
-    }
   }
 
   private async record(

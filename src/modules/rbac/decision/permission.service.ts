@@ -61,6 +61,23 @@ export class PermissionService {
     });
   }
 
+  /**
+   * For a department named in a request body (where a new or moved resource goes): it must exist in the
+   * caller's organization (404 naming `departmentId`), and the caller must hold `permission` there
+   * (organization-wide for null); a denial is audited and answered 403 naming the permission.
+   */
+  async assertAllowedIn(user: AuthUser, permission: string, departmentId: string | null): Promise<void> {
+    const targetPath = departmentId ? await this.departmentPath(user.organizationId, departmentId) : null;
+    if (departmentId && targetPath === null)
+      throw new RbacException(RbacExceptionCode.NotFound, 'No such department.', { field: 'departmentId' });
+    if (decide(await this.grantsOf(user), permission, targetPath).allowed) return;
+    await this.audit.recordDenied(user, permission, { departmentId });
+    const where = departmentId ? 'in that department' : 'organization-wide';
+    throw new RbacException(RbacExceptionCode.PermissionDenied, `This needs the permission ${permission} ${where}.`, {
+      permission,
+    });
+  }
+
   /** Which departments a list query may show for `permission` (usually `<service>:read`). */
   async readableDepartments(user: AuthUser, permission: string): Promise<ReadableDepartments> {
     const scope = readableScope(await this.grantsOf(user), permission);
