@@ -158,7 +158,9 @@ describe(PostScheduler.name, () => {
   });
 
   it('should do nothing when a stale job fires for a post whose version changed', async () => {
-    const post = await insertScheduledPost(api, owner, inMs(600));
+    // Due long after the stale job: only the version check can stop that job (the publisher does not look at
+    // publish_at), and the sweep — whose hourly run BullMQ aligns to the clock — never finds the post overdue.
+    const post = await insertScheduledPost(api, owner, inMs(10 * 60_000));
     const queue = postsQueue(api);
     await changePost(api, post, "title = 'edited'");
     // The old version's job, as if it had survived a reschedule.
