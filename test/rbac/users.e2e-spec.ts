@@ -319,7 +319,16 @@ describe('User administration', () => {
         403,
         'permission-denied',
       );
-      expectProblem(
+      // Both refusals are in the audit trail, naming the permission and the department asked for.
+      const denials = await db.query<{ details: { permission: string; departmentId: string | null } }[]>(
+        `SELECT details FROM audit_logs WHERE actor_id = $1 AND action = 'permission.denied' ORDER BY occurred_at, id`,
+        [inviter.id],
+      );
+      expect(denials.map((row) => row.details)).toEqual([
+        { permission: 'users:create', departmentId: dept.sibling },
+        { permission: 'users:create', departmentId: null },
+      ]);
+      const missing = expectProblem(
         await api('POST', '/users', owner.accessToken, {
           email: uniqueEmail('x'),
           name: 'X',
@@ -328,6 +337,7 @@ describe('User administration', () => {
         404,
         'not-found',
       );
+      expect(missing.field).toBe('departmentId');
       expectProblem(
         await api('POST', '/users', owner.accessToken, { email: 'not-an-email', name: '' }),
         400,

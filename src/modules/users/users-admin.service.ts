@@ -7,7 +7,6 @@ import type { AuthUser } from '../auth/auth-user';
 import { EmailOtpService } from '../auth/email-otp.service';
 import { SessionService } from '../auth/sessions/session.service';
 import { PermissionService } from '../rbac/decision/permission.service';
-import type { PermissionKey } from '../rbac/permission';
 import { RbacException, RbacExceptionCode } from '../rbac/rbac.exception';
 import type { User } from './user.entity';
 import { UserDto, type CreateUserDto, type ListUsersQueryDto, type UpdateUserDto } from './user.dto';
@@ -19,10 +18,6 @@ import { UsersService } from './users.service';
 // missing id, another organization's id and an unreadable user cannot be told apart.
 function noSuchUser(): RbacException {
   return new RbacException(RbacExceptionCode.NotFound, 'No such resource.');
-}
-
-function noSuchDepartment(): RbacException {
-  return new RbacException(RbacExceptionCode.NotFound, 'No such department.');
 }
 
 function emailTaken(): UserException {
@@ -58,7 +53,7 @@ export class UsersAdminService {
   /** Creates the user `invited` and mails them a code to choose their password (POST /auth/password/reset). */
   async invite(caller: AuthUser, input: CreateUserDto): Promise<User> {
     const departmentId = input.departmentId ?? null;
-    await this.requireAllowed(caller, 'users:create', departmentId);
+    await this.permissions.assertAllowedIn(caller, 'users:create', departmentId);
     try {
       return await this.tx.run(async (m) => {
         if (await this.users.existsByEmail(input.email, m)) throw emailTaken();
@@ -106,7 +101,7 @@ export class UsersAdminService {
       if (input.name !== undefined && input.name !== user.name) changes.name = input.name;
       if (input.departmentId !== undefined && input.departmentId !== user.departmentId) {
         // Moving a user needs the permission where they are (checked above) and where they go.
-        await this.requireAllowed(caller, 'users:update', input.departmentId);
+        await this.permissions.assertAllowedIn(caller, 'users:update', input.departmentId);
         changes.departmentId = input.departmentId;
       }
       if (Object.keys(changes).length === 0) return user;
@@ -142,20 +137,5 @@ export class UsersAdminService {
       await this.users.update(user.id, { status }, m);
       return (await this.repository.findInOrganization(caller.organizationId, id, m)) ?? user;
     });
-  }
-
-  /**
-   * For a department named in the request body (where a user goes): it must exist in the caller's
-   * organization, and the caller must hold `permission` there (organization-wide for null).
-   */
-  private async requireAllowed(caller: AuthUser, permission: PermissionKey, departmentId: string | null) {
-    if (departmentId && (await this.repository.departmentPath(caller.organizationId, departmentId)) === null)
-      throw noSuchDepartment();
-    if (!(await this.permissions.decide(caller, permission, departmentId)).allowed) {
-      const where = departmentId ? 'in that department' : 'organization-wide';
-      throw new RbacException(RbacExceptionCode.PermissionDenied, `This needs the permission ${permission} ${where}.`, {
-        permission,
-      });
-    }
   }
 }
