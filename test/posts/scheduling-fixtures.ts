@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../src/config/app.config';
+import { TransactionRunner } from '../../src/core/database/transaction.runner';
 import { uuidv7, uuidv7Time } from '../../src/core/database/uuidv7';
 import { JobOutbox } from '../../src/core/queue/job-outbox';
 import { QueueName } from '../../src/core/queue/queue-names';
@@ -34,6 +35,7 @@ export function schedulerOf(app: NestFastifyApplication): PostScheduler {
     app.get<Redis>(REDIS),
     app.get(AppConfig),
     app.get(JobOutbox),
+    app.get(TransactionRunner),
   );
 }
 

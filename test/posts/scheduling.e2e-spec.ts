@@ -3,9 +3,12 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { RawEnv } from '../../src/config/env-var';
+import { DataSource } from 'typeorm';
+import { TransactionRunner } from '../../src/core/database/transaction.runner';
 import { REDIS } from '../../src/core/redis/redis.module';
 import { PostScheduler } from '../../src/modules/posts/post-scheduler';
 import { publishJobId } from '../../src/modules/posts/posts.jobs';
+import { PostsService } from '../../src/modules/posts/posts.service';
 import { publicPostsVersionKey } from '../../src/modules/posts/public-posts.cache';
 import { registerOwner, type TestAccount } from '../helpers/auth';
 import { createTestApp, createTestWorker } from '../helpers/test-app';
@@ -134,13 +137,53 @@ describe(PostScheduler.name, () => {
   it('should never publish an unscheduled post', async () => {
     const post = await insertScheduledPost(api, owner, inMs(800));
     await scheduler.schedule(post);
-    await changePost(api, post, "status = 'draft', publish_at = NULL");
-    await scheduler.cancel(post.id);
+    await scheduler.cancel(post.id, await changePost(api, post, "status = 'draft', publish_at = NULL"));
 
     await sleep(2000);
     expect(await readPost(api, post.id)).toMatchObject({ status: 'draft', publishedAt: null });
     expect(await publishAudits(api, post.id)).toEqual([]);
     expect(await postsQueue(api).getJob(publishJobId(post.id, 1))).toBeUndefined();
+  });
+
+  it("should write the publish job to the outbox in the post's own transaction, and none on rollback", async () => {
+    const post = await insertScheduledPost(api, owner, inMs(10 * 60_000));
+    const caller = { id: owner.userId, organizationId: owner.organizationId, sessionId: 'test' };
+    const rollback = new Error('rollback');
+    const seenInside = api.get(TransactionRunner).run(async (m) => {
+      await api.get(PostsService).schedule(caller, post.id, inMs(20 * 60_000));
+      // Before the commit: a crash from here on would leave this row for the relay.
+      const rows = await m.query<{ job_id: string }[]>('SELECT job_id FROM job_outbox WHERE job_id = $1', [
+        publishJobId(post.id, 2),
+      ]);
+      expect(rows).toHaveLength(1);
+      throw rollback;
+    });
+    await expect(seenInside).rejects.toBe(rollback);
+
+    const left = await api
+      .get(DataSource)
+      .query('SELECT 1 FROM job_outbox WHERE job_id = $1', [publishJobId(post.id, 2)]);
+    expect(left).toEqual([]);
+    expect(await postsQueue(api).getJob(publishJobId(post.id, 2))).toBeUndefined();
+    expect((await readPost(api, post.id)).version).toBe(1);
+  });
+
+  it("should keep the newer job when an older change's after-commit work runs last", async () => {
+    const post = await insertScheduledPost(api, owner, inMs(10 * 60_000));
+    const queue = postsQueue(api);
+    await scheduler.schedule(post);
+    const newer = { ...post, version: await changePost(api, post, "title = 'rescheduled'") };
+    await scheduler.schedule(newer);
+    expect(await queue.getJob(publishJobId(post.id, 1))).toBeUndefined();
+
+    // Two changes' after-commit callbacks in the wrong order: an older unschedule's and an older schedule's.
+    await scheduler.cancel(post.id, 1);
+    await scheduler.schedule(post);
+
+    expect(await queue.getJob(publishJobId(post.id, newer.version))).toBeDefined();
+    // The pointer still names the newer job, so a later unschedule removes it.
+    await scheduler.cancel(post.id, await changePost(api, post, "status = 'draft', publish_at = NULL"));
+    expect(await queue.getJob(publishJobId(post.id, newer.version))).toBeUndefined();
   });
 
   it('should never publish a deleted post, even when its job still fires', async () => {

@@ -1,3 +1,8 @@
+/**
+ * What the posts service tells the scheduler, inside the transaction of the change: `schedule` after a post
+ * became (or stayed) scheduled at `version`, `cancel` after it stopped being scheduled at `version`. The
+ * scheduler makes its job durable with that transaction and tidies up once it commits.
+ */
 export abstract class PostSchedulingPort {
   abstract schedule(post: {
     id: string;
@@ -6,5 +11,5 @@ export abstract class PostSchedulingPort {
     publishAt: Date;
     version: number;
   }): Promise<void>;
-  abstract cancel(postId: string): Promise<void>;
+  abstract cancel(postId: string, version: number): Promise<void>;
 }

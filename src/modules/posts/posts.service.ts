@@ -70,8 +70,8 @@ export function slugify(title: string): string {
 /**
  * Posts of the caller's organization: list, create, read, change, soft delete, and the lifecycle
  * (publish, schedule, unschedule, archive, unarchive; see post-transitions.ts). Every change increments the
- * version and is audited in its transaction. After commit, the scheduler (PostSchedulingPort) learns about
- * scheduled/unscheduled posts and the public cache is evicted when a published post changed.
+ * version and is audited in its transaction. In that transaction the scheduler (PostSchedulingPort) writes a
+ * scheduled post's job to the outbox; after commit the public cache is evicted when a published post changed.
  */
 @Injectable()
 export class PostsService {
@@ -238,7 +238,7 @@ export class PostsService {
       );
       // A manual publish supersedes the post's job; the job's own call must not cancel itself while active.
       if (post.status === 'scheduled' && expectedVersion === undefined)
-        await this.tx.afterCommit(() => this.scheduler.cancel(post.id));
+        await this.scheduler.cancel(post.id, published.version);
       await this.tx.afterCommit(() => this.publicCache.evict(post.organizationId));
       return true;
     });
@@ -260,8 +260,8 @@ export class PostsService {
   }
 
   /**
-   * What a committed change means outside the database: a scheduled post's job is (re)placed with the new
-   * version, since a job only publishes the version it was made for (so an edit of a scheduled post keeps it
+   * What a change means outside the database, told in its transaction and carried out once it commits: a
+   * scheduled post's job is (re)placed with the new version, since a job only publishes the version it was made for (so an edit of a scheduled post keeps it
    * scheduled); a post that stops being scheduled loses its job; the public cache forgets a published post
    * that changed.
    */
@@ -269,9 +269,9 @@ export class PostsService {
     const live = after.deletedAt === null;
     if (live && after.status === 'scheduled' && after.publishAt) {
       const job = { ...after, publishAt: after.publishAt };
-      await this.tx.afterCommit(() => this.scheduler.schedule(job));
+      await this.scheduler.schedule(job);
     } else if (before.status === 'scheduled') {
-      await this.tx.afterCommit(() => this.scheduler.cancel(before.id));
+      await this.scheduler.cancel(before.id, after.version);
     }
     if (before.status === 'published' || after.status === 'published')
       await this.tx.afterCommit(() => this.publicCache.evict(before.organizationId));
