@@ -1,10 +1,13 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AuthEvent, type AuthEventPayload } from '../../src/modules/auth/auth.events';
 import { bearer, registerOwner, TEST_PASSWORD, uniqueEmail } from '../helpers/auth';
 import { expectProblem } from '../helpers/problem';
 import { createTestApp } from '../helpers/test-app';
+import { waitFor } from '../helpers/wait-for';
 
 describe('Registration and login', () => {
   let app: NestFastifyApplication;
@@ -66,6 +69,76 @@ describe('Registration and login', () => {
         payload: { organizationName: 'Other', name: 'Eve', email: owner.email.toUpperCase(), password: TEST_PASSWORD },
       });
       expectProblem(res, 409, 'email-taken');
+    });
+
+    describe('racing another transaction that holds the same slug or email uncommitted', () => {
+      let holder: Client;
+
+      beforeEach(async () => {
+        holder = new Client({ connectionString: process.env.DATABASE_URL });
+        await holder.connect();
+        await holder.query('BEGIN');
+      });
+
+      afterEach(async () => {
+        await holder.query('ROLLBACK').catch(() => undefined);
+        await holder.end();
+      });
+
+      /** Resolves once a statement of this database waits on a lock (the request reached the held row). */
+      const blockedOnLock = () =>
+        waitFor(
+          async () => {
+            const rows = await app
+              .get(DataSource)
+              .query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+            return rows.length > 0 ? true : undefined;
+          },
+          { what: 'the registration to wait on the held row' },
+        );
+
+      it('should take a suffixed slug when another registration commits the same one first', async () => {
+        const base = `race-${randomUUID().slice(0, 8)}`;
+        await holder.query("INSERT INTO organizations (id, name, slug) VALUES (gen_random_uuid(), 'Held', $1)", [base]);
+        const pending = app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/register',
+          payload: { organizationName: base, name: 'Racer', email: uniqueEmail('race'), password: TEST_PASSWORD },
+        });
+        await blockedOnLock();
+        await holder.query('COMMIT');
+
+        const res = await pending;
+        expect(res.statusCode).toBe(201);
+        const org = await app.inject({
+          url: '/api/v1/organizations/current',
+          headers: bearer(res.json<{ accessToken: string }>().accessToken),
+        });
+        expect(org.json<{ slug: string }>().slug).toMatch(new RegExp(`^${base}-[0-9a-f]{6}$`));
+      });
+
+      it('should answer 409 email-taken, not a bare conflict, when the same email commits first', async () => {
+        const owner = await registerOwner(app);
+        const email = uniqueEmail('race');
+        const organizationName = `Race ${randomUUID()}`;
+        await holder.query(
+          "INSERT INTO users (id, organization_id, email, name, status) VALUES (gen_random_uuid(), $1, $2, 'Held', 'invited')",
+          [owner.organizationId, email],
+        );
+        const pending = app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/register',
+          payload: { organizationName, name: 'Racer', email, password: TEST_PASSWORD },
+        });
+        await blockedOnLock();
+        await holder.query('COMMIT');
+
+        expectProblem(await pending, 409, 'email-taken');
+        const [{ count }] = await app
+          .get(DataSource)
+          .query('SELECT count(*)::int AS count FROM organizations WHERE name = $1', [organizationName]);
+        expect(count).toBe(0);
+      });
     });
 
     it.each([

@@ -3,6 +3,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app.config';
 import { currentContext } from '../../core/context/request-context';
+import { isUniqueViolation } from '../../core/database/unique-violation';
 import { TransactionRunner } from '../../core/database/transaction.runner';
 import { PasswordHasher } from '../../core/security/password-hasher';
 import { PasswordPolicy } from '../../core/security/password-policy';
@@ -52,10 +53,10 @@ export class AuthService {
     }
     this.policy.check(input.password, { email: input.email, name: input.name });
     const passwordHash = await this.hasher.hash(input.password);
+    const emailTaken = () =>
+      new AuthException(AuthExceptionCode.EmailTaken, 'An account with this email already exists.');
     const { pair, userId, organizationId } = await this.tx.run(async (m) => {
-      if (await this.users.existsByEmail(input.email, m)) {
-        throw new AuthException(AuthExceptionCode.EmailTaken, 'An account with this email already exists.');
-      }
+      if (await this.users.existsByEmail(input.email, m)) throw emailTaken();
       const organization = await this.organizations.create(input.organizationName, m);
       const user = await this.users.create(
         { organizationId: organization.id, email: input.email, name: input.name, status: 'active', passwordHash },
@@ -68,6 +69,9 @@ export class AuthService {
         m,
       );
       return { pair, userId: user.id, organizationId: organization.id };
+    }).catch((error: unknown) => {
+      // Two registrations of one address at once: the unique index decides, the loser gets the same 409.
+      throw isUniqueViolation(error, 'users_email_key') ? emailTaken() : error;
     });
     await this.emit(AuthEvent.Registered, { organizationId, userId }, client);
     return pair;

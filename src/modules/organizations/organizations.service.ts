@@ -26,26 +26,33 @@ export class OrganizationsService {
     return manager ? manager.getRepository(Organization) : this.organizations;
   }
 
-  /** Creates an organization with a unique slug derived from its name (a suffix is added on collision). */
+  /**
+   * Creates an organization with a unique slug derived from its name (a random suffix is added on collision).
+   * The slug is claimed by the INSERT itself (ON CONFLICT DO NOTHING): a check-then-insert would let two
+   * registrations of the same name race to a unique violation, and inside the caller's transaction the loser
+   * could not even retry.
+   */
   async create(name: string, manager?: EntityManager): Promise<Organization> {
     const base = slugify(name);
-    let slug = base;
-    for (let attempt = 0; await this.repo(manager).existsBy({ slug }); attempt++) {
-      slug = `${base}-${randomBytes(3).toString('hex')}`;
-      if (attempt > 5) throw new Error('could not find a free organization slug');
-    }
     const now = new Date();
-    const organization = this.repo(manager).create({
-      id: uuidv7(),
-      name,
-      slug,
-      ownerId: null,
-      requireTwoFactor: false,
-      createdAt: now,
-      updatedAt: now,
-    });
-    await this.repo(manager).insert(organization);
-    return organization;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const organization: Organization = {
+        id: uuidv7(),
+        name,
+        slug: attempt === 0 ? base : `${base}-${randomBytes(3).toString('hex')}`,
+        ownerId: null,
+        requireTwoFactor: false,
+        createdAt: now,
+        updatedAt: now,
+      };
+      const inserted = await this.repo(manager).query<unknown[]>(
+        `INSERT INTO organizations (id, name, slug, owner_id, require_two_factor, created_at, updated_at)
+         VALUES ($1, $2, $3, NULL, false, $4, $4) ON CONFLICT (slug) DO NOTHING RETURNING id`,
+        [organization.id, name, organization.slug, now],
+      );
+      if (inserted.length === 1) return organization;
+    }
+    throw new Error('could not find a free organization slug');
   }
 
   async get(id: string, manager?: EntityManager): Promise<Organization> {
