@@ -85,17 +85,19 @@ describe('Registration and login', () => {
         await holder.end();
       });
 
-      /** Resolves once a statement of this database waits on a lock (the request reached the held row). */
-      const blockedOnLock = () =>
-        waitFor(
+      /** Resolves once a statement waits for the holder's transaction (the request reached the held row). */
+      const blockedOnLock = async () => {
+        const [{ pid }] = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+        await waitFor(
           async () => {
             const rows = await app
               .get(DataSource)
-              .query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+              .query('SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [pid]);
             return rows.length > 0 ? true : undefined;
           },
           { what: 'the registration to wait on the held row' },
         );
+      };
 
       it('should take a suffixed slug when another registration commits the same one first', async () => {
         const base = `race-${randomUUID().slice(0, 8)}`;

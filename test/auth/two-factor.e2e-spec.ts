@@ -4,15 +4,18 @@ import type { Redis } from 'ioredis';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../src/config/app.config';
 import { REDIS } from '../../src/core/redis/redis.module';
+import { PasswordHasher } from '../../src/core/security/password-hasher';
 import { SecretBox, SecretBoxError } from '../../src/core/security/secret-box';
 import { AuthEvent, type AuthEventPayload } from '../../src/modules/auth/auth.events';
 import { bearer, registerOwner, TEST_PASSWORD, type TestAccount } from '../helpers/auth';
 import { insertMember } from '../helpers/fixtures';
 import { expectProblem } from '../helpers/problem';
 import { createTestApp, testConfig } from '../helpers/test-app';
+import { waitFor } from '../helpers/wait-for';
 
 const STEP_MS = 30_000;
 
@@ -450,6 +453,35 @@ describe('Two-factor authentication (TOTP)', () => {
         403,
         'step-up-required',
       );
+    });
+
+    it('should check the password at disable before it locks the account row', async () => {
+      const owner = await registerOwner(app, 'disable-unlocked');
+      await enableTwoFactor(owner);
+      const verify = jest.spyOn(app.get(PasswordHasher), 'verify');
+      const holder = new Client({ connectionString: process.env.DATABASE_URL });
+      await holder.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [owner.userId]);
+        const [{ pid }] = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+        const pending = post('/auth/2fa/disable', { password: owner.password }, owner.accessToken);
+        await waitFor(
+          async () => {
+            const rows = await db.query('SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [pid]);
+            return rows.length > 0 ? true : undefined;
+          },
+          { what: 'the disable request to wait for the held row' },
+        );
+        // bcrypt already ran: the request needed the row only after the password was checked.
+        expect(verify).toHaveBeenCalledTimes(1);
+        await holder.query('COMMIT');
+        expect((await pending).statusCode).toBe(204);
+        expect(await userRow(owner.userId)).toMatchObject({ totp_secret: null, totp_enabled_at: null });
+      } finally {
+        verify.mockRestore();
+        await holder.end();
+      }
     });
 
     it('should count a wrong code or password at disable towards the lockout', async () => {

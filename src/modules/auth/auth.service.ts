@@ -55,24 +55,26 @@ export class AuthService {
     const passwordHash = await this.hasher.hash(input.password);
     const emailTaken = () =>
       new AuthException(AuthExceptionCode.EmailTaken, 'An account with this email already exists.');
-    const { pair, userId, organizationId } = await this.tx.run(async (m) => {
-      if (await this.users.existsByEmail(input.email, m)) throw emailTaken();
-      const organization = await this.organizations.create(input.organizationName, m);
-      const user = await this.users.create(
-        { organizationId: organization.id, email: input.email, name: input.name, status: 'active', passwordHash },
-        m,
-      );
-      await this.organizations.update(organization.id, { ownerId: user.id }, m);
-      await this.rbac.provisionOrganization(organization.id, user.id, m);
-      const { pair } = await this.sessions.start(
-        { userId: user.id, organizationId: organization.id, client, mfaSetupRequired: false },
-        m,
-      );
-      return { pair, userId: user.id, organizationId: organization.id };
-    }).catch((error: unknown) => {
-      // Two registrations of one address at once: the unique index decides, the loser gets the same 409.
-      throw isUniqueViolation(error, 'users_email_key') ? emailTaken() : error;
-    });
+    const { pair, userId, organizationId } = await this.tx
+      .run(async (m) => {
+        if (await this.users.existsByEmail(input.email, m)) throw emailTaken();
+        const organization = await this.organizations.create(input.organizationName, m);
+        const user = await this.users.create(
+          { organizationId: organization.id, email: input.email, name: input.name, status: 'active', passwordHash },
+          m,
+        );
+        await this.organizations.update(organization.id, { ownerId: user.id }, m);
+        await this.rbac.provisionOrganization(organization.id, user.id, m);
+        const { pair } = await this.sessions.start(
+          { userId: user.id, organizationId: organization.id, client, mfaSetupRequired: false },
+          m,
+        );
+        return { pair, userId: user.id, organizationId: organization.id };
+      })
+      .catch((error: unknown) => {
+        // Two registrations of one address at once: the unique index decides, the loser gets the same 409.
+        throw isUniqueViolation(error, 'users_email_key') ? emailTaken() : error;
+      });
     await this.emit(AuthEvent.Registered, { organizationId, userId }, client);
     return pair;
   }
@@ -228,17 +230,14 @@ export class AuthService {
   /** proveCredential with the password: like login, bcrypt runs before the row is locked (see login). */
   private async provePassword(userId: string, password: string, client: ClientInfo): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const seen = await this.users.findWithSecrets({ id: userId });
-      if (!seen) throw invalidCredentials();
-      if (isLocked(seen, new Date())) throw locked(seen.lockedUntil);
-      const matches = Boolean(seen.passwordHash) && (await this.hasher.verify(password, seen.passwordHash ?? ''));
+      const checked = await this.checkPasswordUnlocked(userId, password);
       const outcome = await this.tx.run(async (m): Promise<Failure | { ok: true } | typeof CHANGED> => {
         const user = await this.users.findWithSecrets({ id: userId }, m, true);
         if (!user) return { failed: invalidCredentials() };
-        const changed = user.passwordHash !== seen.passwordHash;
+        const changed = user.passwordHash !== checked.passwordHash;
         if (changed && attempt < MAX_PASSWORD_CHECKS) return CHANGED;
         if (isLocked(user, new Date())) return { failed: locked(user.lockedUntil) };
-        if (!matches || changed) return { failed: await this.recordFailure(user, 'step-up-failed', client, m) };
+        if (!checked.matches || changed) return { failed: await this.recordFailure(user, 'step-up-failed', client, m) };
         await this.users.update(user.id, AFTER_SUCCESS, m);
         return { ok: true };
       });
@@ -249,30 +248,57 @@ export class AuthService {
   }
 
   /**
+   * Checks a signed-in user's password against their current hash with no connection or row lock held (see
+   * login); the caller then locks the row and treats a hash changed meanwhile as CHANGED. A locked account
+   * is refused before bcrypt runs.
+   */
+  private async checkPasswordUnlocked(
+    userId: string,
+    password: string,
+  ): Promise<{ passwordHash: string | null; matches: boolean }> {
+    const seen = await this.users.findWithSecrets({ id: userId });
+    if (!seen) throw invalidCredentials();
+    if (isLocked(seen, new Date())) throw locked(seen.lockedUntil);
+    const passwordHash = seen.passwordHash ?? null;
+    return { passwordHash, matches: passwordHash !== null && (await this.hasher.verify(password, passwordHash)) };
+  }
+
+  /**
    * Turns 2FA off after a current code or the password (the caller has checked the step-up). A wrong one
    * counts towards the lockout like any failed proof: this must not become an unlimited password oracle.
+   * With the password, bcrypt runs before the row is locked (see login).
    */
   async disableTwoFactor(
     userId: string,
     proof: { code?: string; password?: string },
     client: ClientInfo,
   ): Promise<void> {
-    if (!proof.code && !proof.password) {
+    const { code, password } = proof;
+    if (!code && !password) {
       throw new AuthException(AuthExceptionCode.InvalidTwoFactorCode, 'Give a current code or your password.');
     }
-    const outcome = await this.tx.run(async (m): Promise<Failure | { ok: true }> => {
-      const user = await this.users.findWithSecrets({ id: userId }, m, true);
-      if (!user) return { failed: new AuthException(AuthExceptionCode.InvalidToken, 'The account no longer exists.') };
-      if (isLocked(user, new Date())) return { failed: locked(user.lockedUntil) };
-      if ((await this.organizations.get(user.organizationId, m)).requireTwoFactor) {
-        const message = 'Your organization requires two-factor authentication: it cannot be turned off.';
-        return { failed: new AuthException(AuthExceptionCode.TwoFactorRequiredByOrganization, message) };
-      }
-      if (await this.twoFactor.disable(user, proof, m)) return { ok: true };
-      const reason = proof.code ? 'wrong-two-factor-code' : 'step-up-failed';
-      return { failed: await this.recordFailure(user, reason, client, m) };
-    });
-    if ('failed' in outcome) throw outcome.failed;
+    for (let attempt = 1; ; attempt++) {
+      const checked = code ? null : await this.checkPasswordUnlocked(userId, password!);
+      const outcome = await this.tx.run(async (m): Promise<Failure | { ok: true } | typeof CHANGED> => {
+        const user = await this.users.findWithSecrets({ id: userId }, m, true);
+        if (!user)
+          return { failed: new AuthException(AuthExceptionCode.InvalidToken, 'The account no longer exists.') };
+        const changed = checked !== null && user.passwordHash !== checked.passwordHash;
+        if (changed && attempt < MAX_PASSWORD_CHECKS) return CHANGED;
+        if (isLocked(user, new Date())) return { failed: locked(user.lockedUntil) };
+        if ((await this.organizations.get(user.organizationId, m)).requireTwoFactor) {
+          const message = 'Your organization requires two-factor authentication: it cannot be turned off.';
+          return { failed: new AuthException(AuthExceptionCode.TwoFactorRequiredByOrganization, message) };
+        }
+        const verdict = code ? { code } : { passwordMatches: checked!.matches && !changed };
+        if (await this.twoFactor.disable(user, verdict, m)) return { ok: true };
+        const reason = code ? 'wrong-two-factor-code' : 'step-up-failed';
+        return { failed: await this.recordFailure(user, reason, client, m) };
+      });
+      if (outcome === CHANGED) continue;
+      if ('failed' in outcome) throw outcome.failed;
+      return;
+    }
   }
 
   /** Starts a session for a user whose credentials were just proven (resets failure counters). */

@@ -71,20 +71,17 @@ export class TwoFactorService {
   }
 
   /**
-   * Turns 2FA off if the proof (a current code, or the password) holds; false if it does not, for the caller
-   * (AuthService.disableTwoFactor) to count towards the lockout. Run in the transaction that locked `user`.
+   * Turns 2FA off if the proof holds — a current code, or the password as already checked by the caller (bcrypt
+   * runs before the row is locked; see AuthService.disableTwoFactor); false if it does not, for the caller to
+   * count towards the lockout. Run in the transaction that locked `user`.
    */
   async disable(
     user: UserWithSecrets,
-    proof: { code?: string; password?: string },
+    proof: { code: string } | { passwordMatches: boolean },
     m: EntityManager,
   ): Promise<boolean> {
     if (!user.totpEnabledAt) throw new AuthException(AuthExceptionCode.TwoFactorNotEnabled, '2FA is not enabled.');
-    const proven = proof.code
-      ? (await this.verifyTotpOnly(user, proof.code, m)) !== null
-      : proof.password && user.passwordHash
-        ? await this.hasher.verify(proof.password, user.passwordHash)
-        : false;
+    const proven = 'code' in proof ? (await this.verifyTotpOnly(user, proof.code, m)) !== null : proof.passwordMatches;
     if (!proven) return false;
     await this.users.update(user.id, { totpSecret: null, totpEnabledAt: null, totpLastStep: null }, m);
     await m.delete(RecoveryCode, { userId: user.id });
