@@ -8,7 +8,8 @@
 //   npm run bench:media
 //   BENCH_MEDIA_SIZES_MB=1,50 BENCH_MEDIA_REPS=5,2 npm run bench:media      (a quick run)
 //   BENCH_MEDIA_CPU_PROF=var/prof npm run bench:media                          (API CPU profile, .cpuprofile)
-//   BENCH_MEDIA_API_NODE_OPTIONS=--max-old-space-size=128 npm run bench:media  (extra node options of the API)
+//   BENCH_MEDIA_API_NODE_OPTIONS= npm run bench:media                          (the API's node options; default:
+//                                                                              the flags of `npm run start:api`)
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
@@ -32,6 +33,16 @@ const BUCKET = 'atrium-bench-media';
 const ACCESS_KEY = 'S3RVER';
 const SECRET_KEY = 'S3RVER';
 const TARGET_RATIO = 0.8;
+/**
+ * The API starts as `npm run start:api` starts it in production: with its node flags (the young generation's
+ * cap among them, which keeps the peak RSS of a large upload flat), unless BENCH_MEDIA_API_NODE_OPTIONS is set.
+ */
+const API_NODE_OPTIONS =
+  process.env.BENCH_MEDIA_API_NODE_OPTIONS ??
+  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+    .scripts['start:api'].split(/\s+/)
+    .filter((word) => word.startsWith('--'))
+    .join(' ');
 const TARGET_RSS_DIFF_MB = 50;
 
 if (SIZES_MB.some((size) => !Number.isInteger(size) || size < 1)) {
@@ -267,9 +278,7 @@ try {
           MEDIA_MAX_BYTES_MP4: String(512 * MiB),
           HTTP_TIMEOUT_MS: '600000',
           BCRYPT_COST: '4',
-          NODE_OPTIONS: [process.env.BENCH_MEDIA_API_NODE_OPTIONS, preload && `--require ${preload}`]
-            .filter(Boolean)
-            .join(' '),
+          NODE_OPTIONS: [API_NODE_OPTIONS, preload && `--require ${preload}`].filter(Boolean).join(' '),
         }),
         120,
       );
@@ -426,6 +435,7 @@ try {
 
       const result = {
         partSizeMb: PART_MB,
+        apiNodeOptions: API_NODE_OPTIONS,
         sampleMs: SAMPLE_MS,
         storage: 's3rver (own process) on 127.0.0.1',
         baseline: 'minio Client.putObject of a stream of unknown size, same part size, in the bench process',

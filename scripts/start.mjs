@@ -11,6 +11,12 @@ const { Client } = require('pg');
 
 const config = loadConfigOrExit();
 
+/** The API's node flags are those of `npm run start:api`, so the two ways to start it cannot drift apart. */
+function apiNodeFlags() {
+  const { scripts } = require('../package.json');
+  return scripts['start:api'].split(/\s+/).filter((word) => word.startsWith('--'));
+}
+
 async function ensureDatabase(url) {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.slice(1));
@@ -32,8 +38,8 @@ async function ensureDatabase(url) {
 const children = new Set();
 let stopping = false;
 
-function run(name, entry) {
-  const child = spawn(process.execPath, [entry], { stdio: 'inherit', env: process.env });
+function run(name, entry, flags = []) {
+  const child = spawn(process.execPath, [...flags, entry], { stdio: 'inherit', env: process.env });
   children.add(child);
   child.on('exit', (code, signal) => {
     children.delete(child);
@@ -77,7 +83,7 @@ try {
   console.error(`[start] cannot reach PostgreSQL (${error.message}); is it running on the DATABASE_URL host?`);
   process.exit(1);
 }
-run('api', 'dist/src/main.js');
+run('api', 'dist/src/main.js', apiNodeFlags());
 await waitUntilLive(config.http.port);
 if (!stopping) {
   run('worker', 'dist/src/worker.js');

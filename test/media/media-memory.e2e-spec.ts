@@ -1,13 +1,22 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { TEST_PASSWORD, uniqueEmail } from '../helpers/auth';
+import { startS3rver, type S3rverHandle } from '../helpers/s3rver';
 import { spawnTs, type SpawnedProcess } from '../helpers/spawn-process';
+import { apiNodeFlags } from './api-node-flags';
 
 const MiB = 1024 * 1024;
-/** Larger than the API process's whole V8 heap (HEAP_MB): a buffering upload could not even hold it. */
 const FILE_MB = 200;
-const HEAP_MB = 128;
+/**
+ * Issue #9 allows 50 MB between a 200 MB and a 1 MB upload. With the young generation capped
+ * (`--max-semi-space-size` in `npm run start:api`) a 200 MB upload raised the peak by 9 (local) to 21 (minio)
+ * MB here, and by 39 MB after 1,000 MB through the built API; without the cap by 62 to 80 MB: V8 freed the
+ * 64 KB request chunks only at its 64 MB external-memory trigger, and the young generation grew to 16 MB
+ * semi-spaces meanwhile.
+ */
+const MAX_GROWTH_MB = 40;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -17,12 +26,21 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Peak and current resident memory of a process, from /proc (kB → MiB). */
-async function memoryOf(pid: number): Promise<{ peakMb: number; rssMb: number }> {
+/** A /proc/<pid>/status field in MiB. */
+async function statusMb(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) =>
-    Number(/(\d+) kB/.exec(status.split('\n').find((l) => l.startsWith(name)) ?? '')?.[1]) / 1024;
-  return { peakMb: field('VmHWM:'), rssMb: field('VmRSS:') };
+  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) / 1024;
+}
+
+/**
+ * How far the resident memory of `pid` rose above where it stood while `work` ran: the kernel's peak (VmHWM)
+ * is reset to the current RSS first (clear_refs 5), so the start-up's peak cannot hide the upload's.
+ */
+async function peakGrowthMb(pid: number, work: () => Promise<unknown>): Promise<number> {
+  await writeFile(`/proc/${pid}/clear_refs`, '5');
+  const before = await statusMb(pid, 'VmRSS');
+  await work();
+  return (await statusMb(pid, 'VmHWM')) - before;
 }
 
 /** POSTs a generated MP4 of `megabytes` as multipart, written chunk by chunk (never whole in this process either). */
@@ -77,26 +95,38 @@ function uploadGenerated(port: number, token: string, megabytes: number): Promis
   });
 }
 
-describe('Media uploads stream (a real API process)', () => {
+describe.each(['local', 'minio'] as const)('Media uploads stream to %s storage (a real API process)', (driver) => {
   let api: SpawnedProcess;
+  let s3: S3rverHandle | undefined;
   let port: number;
   let token: string;
 
   beforeAll(async () => {
     port = await freePort();
+    s3 = driver === 'minio' ? await startS3rver() : undefined;
     api = spawnTs('src/main.ts', {
       PORT: String(port),
       HOST: '127.0.0.1',
-      NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}`,
+      // Exactly the production start's flags: a heap limit of its own (--max-old-space-size) would shrink the
+      // young generation as well and hide what production does.
+      NODE_OPTIONS: apiNodeFlags().join(' '),
       MEDIA_MAX_BYTES_MP4: String(512 * MiB),
       RATE_LIMIT_MAX: '100000',
+      ...(s3 && {
+        STORAGE_DRIVER: 'minio',
+        MINIO_ENDPOINT: '127.0.0.1',
+        MINIO_PORT: String(s3.port),
+        MINIO_ACCESS_KEY: s3.accessKey,
+        MINIO_SECRET_KEY: s3.secretKey,
+        MINIO_BUCKET: s3.bucket,
+      }),
     });
     await api.waitForOutput(/API listening on/, 60_000);
     const res = await fetch(`http://127.0.0.1:${port}/api/v1/auth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        organizationName: 'Org memory',
+        organizationName: `Org memory ${driver}`,
         name: 'Memory',
         email: uniqueEmail('memory'),
         password: TEST_PASSWORD,
@@ -109,20 +139,36 @@ describe('Media uploads stream (a real API process)', () => {
   afterAll(async () => {
     api?.child.kill('SIGKILL');
     await api?.exited;
+    await s3?.close();
   });
 
-  it(`should take a ${FILE_MB} MB file with a ${HEAP_MB} MB heap, its peak memory independent of the file size`, async () => {
-    // Warm-up: the first upload loads the code paths (multipart, storage) into memory once.
-    const small = await uploadGenerated(port, token, 1);
-    expect(small.status).toBe(201);
+  it(`should take a ${FILE_MB} MB file with at most ${MAX_GROWTH_MB} MB more peak memory than a 1 MB file`, async () => {
     const pid = api.child.pid ?? 0;
-    const before = await memoryOf(pid);
+    // Warm-up: the first upload loads the code paths (multipart, storage) into memory once.
+    expect((await uploadGenerated(port, token, 1)).status).toBe(201);
+    let small: { status: number; body: string } | undefined;
+    const smallGrowth = await peakGrowthMb(pid, async () => (small = await uploadGenerated(port, token, 1)));
+    expect(small?.status).toBe(201);
 
-    const big = await uploadGenerated(port, token, FILE_MB);
-    expect(big.status).toBe(201);
-    expect(JSON.parse(big.body)).toMatchObject({ type: 'mp4', size: FILE_MB * MiB });
-    const after = await memoryOf(pid);
-    // A file held whole would raise the peak by ~FILE_MB; streaming keeps it within a few parts.
-    expect(after.peakMb - Math.max(before.peakMb, before.rssMb)).toBeLessThan(50);
+    let big: { status: number; body: string } | undefined;
+    const bigGrowth = await peakGrowthMb(pid, async () => (big = await uploadGenerated(port, token, FILE_MB)));
+    expect(big?.status).toBe(201);
+    expect(JSON.parse(big?.body ?? '{}')).toMatchObject({ type: 'mp4', size: FILE_MB * MiB });
+    // A file held whole would add ~FILE_MB; streaming adds one part buffer, socket buffers and young garbage.
+    expect(bigGrowth - smallGrowth).toBeLessThan(MAX_GROWTH_MB);
   }, 180_000);
+});
+
+describe('The node flags of the API', () => {
+  const ROOT = join(__dirname, '..', '..');
+
+  it('should be the same in npm start and the Docker image as in npm run start:api', async () => {
+    const flags = apiNodeFlags();
+    expect(flags).toContainEqual(expect.stringMatching(/^--max-semi-space-size=\d+$/));
+    const dockerfile = await readFile(join(ROOT, 'docker/Dockerfile'), 'utf8');
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
+    expect(cmd).toEqual(['node', ...flags, 'dist/src/main.js']);
+    // scripts/start.mjs reads them from package.json itself.
+    expect(await readFile(join(ROOT, 'scripts/start.mjs'), 'utf8')).toMatch(/scripts\['start:api'\]/);
+  });
 });
