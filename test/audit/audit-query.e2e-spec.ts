@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import type { AuditLog } from '../../src/modules/audit/audit-log.entity';
+import type { ChainedAuditLog } from '../../src/modules/audit/audit-log.entity';
 import { insertAuditEntries, monthStart, type AuditEntryFixture } from '../helpers/audit-fixtures';
 import { bearer, registerOwner, type TestAccount } from '../helpers/auth';
 import { insertMember, loginAs } from '../helpers/fixtures';
@@ -37,8 +37,8 @@ describe('Audit log query API', () => {
   let db: DataSource;
   let owner: TestAccount;
   let other: TestAccount;
-  let entries: AuditLog[];
-  let otherEntries: AuditLog[];
+  let entries: ChainedAuditLog[];
+  let otherEntries: ChainedAuditLog[];
   const actorA = randomUUID();
   const actorB = randomUUID();
 
@@ -94,7 +94,7 @@ describe('Audit log query API', () => {
 
     it('should apply every filter when given', async () => {
       const ids = async (query: string) => (await all(owner.accessToken, `${WINDOW}&${query}`)).map((r) => r.id).sort();
-      const expected = (keep: (entry: AuditLog) => boolean) =>
+      const expected = (keep: (entry: ChainedAuditLog) => boolean) =>
         entries
           .filter(keep)
           .map((entry) => entry.id)
