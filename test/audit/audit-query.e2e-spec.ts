@@ -87,6 +87,40 @@ describe('Audit log query API', () => {
       expect(otherRows.map((row) => row.id)).toEqual(otherEntries.map((entry) => entry.id).reverse());
     });
 
+    it('should write a page as the same bytes JSON.stringify writes, every field included', async () => {
+      // GET /audit-logs has a Fastify response schema (compiled serializer); awkward text must not change bytes.
+      const writer = await registerOwner(app, 'audit-bytes');
+      const changes = { before: { name: 'Zoë "Ada" </script> \u2028 \u0007 😀' }, after: { tags: ['a', null, 1.5] } };
+      const details = { nested: { b: 1, a: [true, null, 'x'] }, 'key "quoted"': {}, emoji: '😀' };
+      const [entry] = await insertAuditEntries(db, writer.organizationId, [
+        { occurredAt: minutes(30), ip: '203.0.113.7', userAgent: 'ünïcode \\ agent', changes, details },
+      ]);
+      const res = await get(writer.accessToken, `/audit-logs?${WINDOW}`);
+      expect(res.statusCode).toBe(200);
+      const body = res.json<{ data: Record<string, unknown>[] }>();
+      expect(res.body).toBe(JSON.stringify(body));
+      expect(body.data).toEqual([
+        {
+          id: entry.id,
+          occurredAt: entry.occurredAt.toISOString(),
+          organizationId: writer.organizationId,
+          actorId: null,
+          action: 'fixtures.create',
+          resourceType: 'fixture',
+          resourceId: null,
+          outcome: 'success',
+          ip: '203.0.113.7',
+          userAgent: 'ünïcode \\ agent',
+          requestId: null,
+          changes,
+          details,
+          seq: entry.seq,
+          prevHash: entry.prevHash,
+          hash: entry.hash,
+        },
+      ]);
+    });
+
     it('should page oldest first when sort is occurredAt', async () => {
       const rows = await all(owner.accessToken, `${WINDOW}&sort=occurredAt`);
       expect(rows.map((row) => row.id)).toEqual(entries.map((entry) => entry.id));
