@@ -146,16 +146,6 @@ function uuid7(ms, rand) {
   return `${hex8(high)}-${hex4(ms % 65536)}-7${(r1 & 0xfff).toString(16).padStart(3, '0')}-${hex4(0x8000 | ((r1 >>> 12) & 0x3fff))}-${hex4(rand.u32())}${hex8(rand.u32())}`;
 }
 
-const hash64 = (rand) =>
-  hex8(rand.u32()) +
-  hex8(rand.u32()) +
-  hex8(rand.u32()) +
-  hex8(rand.u32()) +
-  hex8(rand.u32()) +
-  hex8(rand.u32()) +
-  hex8(rand.u32()) +
-  hex8(rand.u32());
-
 const iso = (ms) => new Date(ms).toISOString();
 
 /** The app's password hashing (src/core/security/password-hasher.ts): HMAC-SHA-256 with the pepper, then bcrypt. */
@@ -663,7 +653,7 @@ async function generate(sizes, url, apiEnv) {
     const organizations = [organizationId];
     for (let i = 1; i < sizes.auditOrganizations; i++)
       organizations.push(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
-    const chains = organizations.map((org) => ({ key: `bench:${org}`, seq: 0, hash: null, org }));
+    const chains = organizations.map((org) => ({ key: `bench:${org}`, org }));
     const actors = [owner.id, memberId, ...userIds.slice(0, 50)];
     const auditTo = now - 3_600_000;
     const auditStep = (auditTo - auditFrom) / sizes.auditRows;
@@ -686,9 +676,6 @@ async function generate(sizes, url, apiEnv) {
         'changes',
         'details',
         'chain_key',
-        'seq',
-        'prev_hash',
-        'hash',
       ],
       async (write) => {
         for (let g = 0; g < sizes.auditRows; g++) {
@@ -696,8 +683,6 @@ async function generate(sizes, url, apiEnv) {
           const chain = rand.float() < AUDIT_OWN_SHARE ? chains[0] : chains[1 + (rand.u32() % (chains.length - 1))];
           const [action, resourceType] = AUDIT_ACTIONS[rand.u32() % AUDIT_ACTIONS.length];
           const r = rand.float();
-          const hash = hash64(rand);
-          chain.seq++;
           await write(
             line([
               uuid7(at, rand),
@@ -714,15 +699,21 @@ async function generate(sizes, url, apiEnv) {
               action.endsWith('update') ? '{"after": {"status": "active"}, "before": {"status": "lead"}}' : N,
               N,
               chain.key,
-              chain.seq,
-              chain.hash ?? N,
-              hash,
             ]),
           );
-          chain.hash = hash;
         }
       },
     );
+    // Their links (audit_chain_links): seq in occurred_at order per chain, each hash a stand-in that the
+    // next link's prev_hash repeats (the bench never verifies these chains).
+    log('  linking the audit chains');
+    await db.query("SET work_mem = '256MB'");
+    await db.query(`
+      INSERT INTO audit_chain_links (chain_key, seq, entry_id, occurred_at, prev_hash, hash)
+      SELECT chain_key, row_number() OVER w, id, occurred_at, lag(hash) OVER w, hash
+        FROM (SELECT chain_key, id, occurred_at, md5(id::text) || md5(occurred_at::text) AS hash FROM audit_logs) e
+      WINDOW w AS (PARTITION BY chain_key ORDER BY occurred_at, id)`);
+    await db.query('RESET work_mem');
 
     log(`  rebuilding ${dropped.length} indexes`);
     let indexStart = performance.now();
@@ -740,6 +731,7 @@ async function generate(sizes, url, apiEnv) {
       'posts',
       'post_slugs',
       'audit_logs',
+      'audit_chain_links',
     ]) {
       await db.query(`VACUUM (ANALYZE) ${table}`);
     }

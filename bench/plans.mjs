@@ -64,8 +64,10 @@ function partitionsIn(plan) {
   return { appear: [...appear].sort(), executed: [...executed].sort(), probedEmpty: [...empty].sort() };
 }
 
+/** Each partitioned query's parent table and the result column holding the partition key. */
 const PARTITION_KEY = {
-  'audit-day': ['audit_logs', 'a_occurred_at'],
+  // The audit list selects raw rows named as the API's properties (AuditLogRepository.listQuery).
+  'audit-day': ['audit_logs', 'occurredAt'],
   'posts-list': ['posts', 'p_created_at'],
   'posts-get': ['posts', 'p_created_at'],
 };

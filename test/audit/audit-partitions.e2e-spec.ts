@@ -154,7 +154,8 @@ describe('Audit log partitions', () => {
         `EXPLAIN (FORMAT JSON) ${sql}`,
         parameters,
       );
-      return [...new Set(relationsOf(plan[0].Plan))];
+      // The audit_logs partitions it reads; each entry's link (audit_chain_links) is joined by entry id.
+      return [...new Set(relationsOf(plan[0].Plan))].filter((relation) => relation.startsWith('audit_logs'));
     };
 
     it('should read only that month partition when the list is bounded by one day', async () => {

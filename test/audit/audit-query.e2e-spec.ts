@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import type { AuditLog } from '../../src/modules/audit/audit-log.entity';
+import type { ChainedAuditLog } from '../../src/modules/audit/audit-log.entity';
 import { insertAuditEntries, monthStart, type AuditEntryFixture } from '../helpers/audit-fixtures';
 import { bearer, registerOwner, type TestAccount } from '../helpers/auth';
 import { insertMember, loginAs } from '../helpers/fixtures';
@@ -37,8 +37,8 @@ describe('Audit log query API', () => {
   let db: DataSource;
   let owner: TestAccount;
   let other: TestAccount;
-  let entries: AuditLog[];
-  let otherEntries: AuditLog[];
+  let entries: ChainedAuditLog[];
+  let otherEntries: ChainedAuditLog[];
   const actorA = randomUUID();
   const actorB = randomUUID();
 
@@ -87,6 +87,40 @@ describe('Audit log query API', () => {
       expect(otherRows.map((row) => row.id)).toEqual(otherEntries.map((entry) => entry.id).reverse());
     });
 
+    it('should write a page as the same bytes JSON.stringify writes, every field included', async () => {
+      // GET /audit-logs has a Fastify response schema (compiled serializer); awkward text must not change bytes.
+      const writer = await registerOwner(app, 'audit-bytes');
+      const changes = { before: { name: 'Zoë "Ada" </script> \u2028 \u0007 😀' }, after: { tags: ['a', null, 1.5] } };
+      const details = { nested: { b: 1, a: [true, null, 'x'] }, 'key "quoted"': {}, emoji: '😀' };
+      const [entry] = await insertAuditEntries(db, writer.organizationId, [
+        { occurredAt: minutes(30), ip: '203.0.113.7', userAgent: 'ünïcode \\ agent', changes, details },
+      ]);
+      const res = await get(writer.accessToken, `/audit-logs?${WINDOW}`);
+      expect(res.statusCode).toBe(200);
+      const body = res.json<{ data: Record<string, unknown>[] }>();
+      expect(res.body).toBe(JSON.stringify(body));
+      expect(body.data).toEqual([
+        {
+          id: entry.id,
+          occurredAt: entry.occurredAt.toISOString(),
+          organizationId: writer.organizationId,
+          actorId: null,
+          action: 'fixtures.create',
+          resourceType: 'fixture',
+          resourceId: null,
+          outcome: 'success',
+          ip: '203.0.113.7',
+          userAgent: 'ünïcode \\ agent',
+          requestId: null,
+          changes,
+          details,
+          seq: entry.seq,
+          prevHash: entry.prevHash,
+          hash: entry.hash,
+        },
+      ]);
+    });
+
     it('should page oldest first when sort is occurredAt', async () => {
       const rows = await all(owner.accessToken, `${WINDOW}&sort=occurredAt`);
       expect(rows.map((row) => row.id)).toEqual(entries.map((entry) => entry.id));
@@ -94,7 +128,7 @@ describe('Audit log query API', () => {
 
     it('should apply every filter when given', async () => {
       const ids = async (query: string) => (await all(owner.accessToken, `${WINDOW}&${query}`)).map((r) => r.id).sort();
-      const expected = (keep: (entry: AuditLog) => boolean) =>
+      const expected = (keep: (entry: ChainedAuditLog) => boolean) =>
         entries
           .filter(keep)
           .map((entry) => entry.id)

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
-import type { AuditLog } from '../../src/modules/audit/audit-log.entity';
+import type { ChainedAuditLog } from '../../src/modules/audit/audit-log.entity';
 import { insertAuditEntries, monthStart } from '../helpers/audit-fixtures';
 import { bearer, registerOwner, type TestAccount } from '../helpers/auth';
 import { createTestApp } from '../helpers/test-app';
@@ -29,7 +30,7 @@ describe('Audit chain verification', () => {
   });
 
   /** A new organization with ten chained entries in the window. */
-  async function chain(label: string): Promise<{ owner: TestAccount; entries: AuditLog[] }> {
+  async function chain(label: string): Promise<{ owner: TestAccount; entries: ChainedAuditLog[] }> {
     const owner = await registerOwner(app, label);
     const entries = await insertAuditEntries(
       db,
@@ -91,15 +92,58 @@ describe('Audit chain verification', () => {
 
   it('should fail at the row whose link was rewritten even when its own hash was recomputed', async () => {
     const { owner, entries } = await chain('verify-relink');
-    // Renumbering to hide a deletion: the next entry's prev_hash no longer matches.
+    // Renumbering to hide a deletion: the next entry's prev_hash no longer matches. Links are moved down one
+    // at a time, lowest first, so no two share a seq on the way.
     await db.query('DELETE FROM audit_logs WHERE id = $1', [entries[3].id]);
-    await db.query('UPDATE audit_logs SET seq = seq - 1 WHERE chain_key = $1 AND seq > $2', [
-      owner.organizationId,
-      entries[3].seq,
-    ]);
+    await db.query('DELETE FROM audit_chain_links WHERE entry_id = $1', [entries[3].id]);
+    for (const entry of entries.slice(4)) {
+      await db.query('UPDATE audit_chain_links SET seq = seq - 1 WHERE entry_id = $1', [entry.id]);
+    }
     await expect(verify(owner)).resolves.toMatchObject({
       valid: false,
       firstBroken: { id: entries[4].id, reason: 'prev-hash-mismatch' },
+    });
+  });
+
+  it("should fail at the row whose link's hash was replaced", async () => {
+    const { owner, entries } = await chain('verify-link-hash');
+    await db.query("UPDATE audit_chain_links SET hash = repeat('0', 64) WHERE entry_id = $1", [entries[5].id]);
+    await expect(verify(owner)).resolves.toEqual({
+      valid: false,
+      checked: 6,
+      firstBroken: { id: entries[5].id, seq: entries[5].seq, occurredAt: at(5).toISOString(), reason: 'hash-mismatch' },
+    });
+  });
+
+  it('should fail at the row after one whose link was deleted', async () => {
+    const { owner, entries } = await chain('verify-link-delete');
+    // The entry stays, unlinked: it no longer takes part in the chain, which now skips a seq.
+    await db.query('DELETE FROM audit_chain_links WHERE entry_id = $1', [entries[7].id]);
+    await expect(verify(owner)).resolves.toMatchObject({
+      valid: false,
+      checked: 8,
+      firstBroken: { id: entries[8].id, seq: entries[8].seq, reason: 'seq-gap' },
+    });
+  });
+
+  it('should fail when two links swap the entries they point to', async () => {
+    const { owner, entries } = await chain('verify-link-swap');
+    // Reordering: each link keeps its seq and hash but names the other entry (through a placeholder id, since
+    // a link's entry is unique).
+    const [a, b] = [entries[2], entries[3]];
+    const repoint = (from: string, to: string, occurredAt: Date) =>
+      db.query('UPDATE audit_chain_links SET entry_id = $2, occurred_at = $3 WHERE entry_id = $1', [
+        from,
+        to,
+        occurredAt,
+      ]);
+    const placeholder = randomUUID();
+    await repoint(a.id, placeholder, a.occurredAt);
+    await repoint(b.id, a.id, a.occurredAt);
+    await repoint(placeholder, b.id, b.occurredAt);
+    await expect(verify(owner)).resolves.toMatchObject({
+      valid: false,
+      firstBroken: { id: entries[3].id, seq: entries[2].seq, reason: 'hash-mismatch' },
     });
   });
 

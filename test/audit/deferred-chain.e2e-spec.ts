@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { AuditChainer, CHAIN_BATCH_SIZE } from '../../src/modules/audit/audit-chainer';
@@ -45,10 +46,7 @@ describe(AuditChainer.name, () => {
 
   const pendingCount = async (chainKey: string) =>
     (
-      await db.query<{ n: number }[]>(
-        'SELECT count(*)::int AS n FROM audit_logs WHERE chain_key = $1 AND seq IS NULL',
-        [chainKey],
-      )
+      await db.query<{ n: number }[]>('SELECT count(*)::int AS n FROM audit_pending WHERE chain_key = $1', [chainKey])
     )[0].n;
 
   /** Writes `n` pending entries in one transaction (fast), returning nothing: the chain is read afterwards. */
@@ -76,12 +74,14 @@ describe(AuditChainer.name, () => {
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error('blocked on the chain head')), 5000)),
       ]);
       expect(res.statusCode).toBe(200);
-      const [written] = await db.query<{ seq: number | null; hash: string | null }[]>(
-        `SELECT seq, hash FROM audit_logs WHERE chain_key = $1 AND action = 'organizations.update'`,
+      const [written] = await db.query<{ queued: boolean; linked: boolean }[]>(
+        `SELECT EXISTS (SELECT 1 FROM audit_pending p WHERE p.entry_id = a.id) AS queued,
+                EXISTS (SELECT 1 FROM audit_chain_links l WHERE l.entry_id = a.id) AS linked
+           FROM audit_logs a WHERE a.chain_key = $1 AND a.action = 'organizations.update'`,
         [owner.organizationId],
       );
       // Committed, and not linked: nobody can link it while the head is locked.
-      expect(written).toEqual({ seq: null, hash: null });
+      expect(written).toEqual({ queued: true, linked: false });
     } finally {
       await locker.rollbackTransaction();
       await locker.release();
@@ -231,7 +231,8 @@ describe(AuditChainer.name, () => {
       const linked = await waitFor(
         async () => {
           const [row] = await db.query<{ seq: string | null }[]>(
-            `SELECT seq FROM audit_logs WHERE chain_key = $1 AND action = 'worker.linked'`,
+            `SELECT l.seq FROM audit_logs a JOIN audit_chain_links l ON l.entry_id = a.id
+              WHERE a.chain_key = $1 AND a.action = 'worker.linked'`,
             [owner.organizationId],
           );
           return row?.seq ?? undefined;
@@ -245,19 +246,55 @@ describe(AuditChainer.name, () => {
     expect(firstBrokenLink(await auditEntries(app, owner.organizationId))).toBeNull();
   });
 
-  it('should have the pending-entries index on every partition', async () => {
-    const [{ partitions, indexed }] = await db.query<{ partitions: number; indexed: number }[]>(
-      `SELECT (SELECT count(*)::int FROM pg_inherits WHERE inhparent = 'audit_logs'::regclass) AS partitions,
-              (SELECT count(*)::int FROM pg_inherits WHERE inhparent = 'audit_logs_pending_idx'::regclass) AS indexed`,
-    );
-    expect(indexed).toBe(partitions);
-    const plan = await db.transaction(async (m) => {
-      await m.query('SET LOCAL enable_seqscan = off');
-      const rows = await m.query<{ 'QUERY PLAN': string }[]>(
-        `EXPLAIN SELECT id FROM audit_logs WHERE chain_key = 'global' AND seq IS NULL ORDER BY occurred_at, id LIMIT 500`,
+  it('should write an entry once: linking inserts its link and never updates the entry', async () => {
+    const owner = await registerOwner(app, 'deferred-insert-only');
+    await writePending(owner, 3, 'insert-only');
+    const version = () =>
+      db.query<{ id: string; version: string }[]>(
+        `SELECT id, xmin::text || ':' || ctid::text AS version FROM audit_logs WHERE chain_key = $1 ORDER BY id`,
+        [owner.organizationId],
       );
-      return rows.map((row) => row['QUERY PLAN']).join('\n');
-    });
-    expect(plan).toMatch(/audit_logs_\d{4}_\d{2}_chain_key_occurred_at_id_idx\d*|pending/);
+    const before = await version();
+    const chain = await auditEntries(app, owner.organizationId);
+    expect(chain.filter((e) => e.action.startsWith('insert-only.'))).toHaveLength(3);
+    // An UPDATE would give every row a new xmin and tuple.
+    expect(await version()).toEqual(before);
+    const [{ links }] = await db.query<{ links: number }[]>(
+      'SELECT count(*)::int AS links FROM audit_chain_links WHERE chain_key = $1',
+      [owner.organizationId],
+    );
+    expect(links).toBe(chain.length);
+  });
+
+  it('should refuse a second link for an entry or a chain position', async () => {
+    const owner = await registerOwner(app, 'deferred-unique-link');
+    await writePending(owner, 2, 'unique-link');
+    const chain = await auditEntries(app, owner.organizationId);
+    const [first, last] = [chain[0], chain.at(-1)!];
+    const link = (entryId: string, seq: number) =>
+      db.query(
+        `INSERT INTO audit_chain_links (chain_key, seq, entry_id, occurred_at, hash)
+         VALUES ($1, $2, $3, now(), repeat('0', 64))`,
+        [owner.organizationId, seq, entryId],
+      );
+    await expect(link(first.id, last.seq + 1)).rejects.toThrow(/audit_chain_links_entry_key/);
+    await expect(link(randomUUID(), last.seq)).rejects.toThrow(/audit_chain_links_pkey/);
+  });
+
+  it('should leave neither the entry nor its queue row when the change rolls back', async () => {
+    const owner = await registerOwner(app, 'deferred-rollback');
+    await app.get(AuditChainer).chain(owner.organizationId);
+    await expect(
+      db.transaction(async (m) => {
+        await audit.record(entry(owner, 'rolled.back'), m);
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    const [{ entries, queued }] = await db.query<{ entries: number; queued: number }[]>(
+      `SELECT (SELECT count(*)::int FROM audit_logs WHERE chain_key = $1 AND action = 'rolled.back') AS entries,
+              (SELECT count(*)::int FROM audit_pending WHERE chain_key = $1) AS queued`,
+      [owner.organizationId],
+    );
+    expect({ entries, queued }).toEqual({ entries: 0, queued: 0 });
   });
 });

@@ -5,11 +5,12 @@ import type { AuditLog, ChainedAuditLog } from '../../src/modules/audit/audit-lo
 
 /*
  * Audit entries inserted with SQL (not through the recording side), already linked into the organization's
- * hash chain exactly as the chainer (AuditChainer) links them: the chain head is locked, seq and prev_hash continue it, and the hash
- * is `auditHash`, so verification passes until a test tampers with a row.
+ * hash chain exactly as the chainer (AuditChainer) links them: the chain head is locked, each entry gets a row
+ * in audit_chain_links whose seq and prev_hash continue the chain, and the hash is `auditHash`, so
+ * verification passes until a test tampers with an entry or a link.
  */
 
-export type AuditEntryFixture = Partial<Omit<AuditLog, 'chainKey' | 'seq' | 'prevHash' | 'hash'>> & {
+export type AuditEntryFixture = Partial<Omit<AuditLog, 'chainKey'>> & {
   occurredAt: Date;
 };
 
@@ -56,9 +57,13 @@ export async function insertAuditEntries(
       };
       const row: ChainedAuditLog = { ...fields, hash: auditHash(fields) };
       await m.query(
-        `INSERT INTO audit_logs (id, occurred_at, organization_id, actor_id, action, resource_type, resource_id,
-           outcome, ip, user_agent, request_id, changes, details, chain_key, seq, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+        `WITH entry AS (
+           INSERT INTO audit_logs (id, occurred_at, organization_id, actor_id, action, resource_type, resource_id,
+             outcome, ip, user_agent, request_id, changes, details, chain_key)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         )
+         INSERT INTO audit_chain_links (chain_key, seq, entry_id, occurred_at, prev_hash, hash)
+         VALUES ($14, $15, $1, $2, $16, $17)`,
         [
           row.id,
           row.occurredAt,

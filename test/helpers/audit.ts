@@ -8,16 +8,17 @@ import type { ChainedAuditLog } from '../../src/modules/audit/audit-log.entity';
  * The audit entries of a chain (organization id or 'global'), in chain order, read with plain SQL. Entries
  * are written pending and linked by the worker's chainer; it is run here first, as the worker would within
  * ~200 ms, so every entry written so far is linked. An entry still pending would come last with seq null and
- * fail firstBrokenLink.
+ * fail firstBrokenLink. seq, prevHash and hash come from the entry's link in audit_chain_links.
  */
 export async function auditEntries(app: NestFastifyApplication, chainKey: string): Promise<ChainedAuditLog[]> {
   await app.get(AuditChainer).chain(chainKey);
   const rows = await app.get(DataSource).query<Record<string, unknown>[]>(
-    `SELECT id, occurred_at AS "occurredAt", organization_id AS "organizationId", actor_id AS "actorId", action,
-            resource_type AS "resourceType", resource_id AS "resourceId", outcome, ip, user_agent AS "userAgent",
-            request_id AS "requestId", changes, details, chain_key AS "chainKey", seq::int AS seq,
-            prev_hash AS "prevHash", hash
-       FROM audit_logs WHERE chain_key = $1 ORDER BY seq`,
+    `SELECT a.id, a.occurred_at AS "occurredAt", a.organization_id AS "organizationId", a.actor_id AS "actorId",
+            a.action, a.resource_type AS "resourceType", a.resource_id AS "resourceId", a.outcome, a.ip,
+            a.user_agent AS "userAgent", a.request_id AS "requestId", a.changes, a.details, a.chain_key AS "chainKey",
+            l.seq::int AS seq, l.prev_hash AS "prevHash", l.hash
+       FROM audit_logs a LEFT JOIN audit_chain_links l ON l.entry_id = a.id
+      WHERE a.chain_key = $1 ORDER BY l.seq NULLS LAST`,
     [chainKey],
   );
   return rows as unknown as ChainedAuditLog[];

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { auditHash } from './audit-hash';
-import { AuditLog } from './audit-log.entity';
+import type { AuditLog } from './audit-log.entity';
 
-/** Entries linked per transaction: one head lock, one SELECT and one UPDATE per batch. */
+/** Entries linked per transaction: one head lock, one read and one write statement per batch. */
 export const CHAIN_BATCH_SIZE = 500;
 
 interface ChainHead {
@@ -11,16 +11,23 @@ interface ChainHead {
   hash: string;
 }
 
+/** The columns of a pending entry as AuditLog (jsonb and timestamptz arrive parsed). */
+const ENTRY_COLUMNS = `a.id, a.occurred_at AS "occurredAt", a.organization_id AS "organizationId", a.actor_id AS "actorId",
+  a.action, a.resource_type AS "resourceType", a.resource_id AS "resourceId", a.outcome, a.ip,
+  a.user_agent AS "userAgent", a.request_id AS "requestId", a.changes, a.details, a.chain_key AS "chainKey"`;
+
 /**
- * Links pending audit entries (seq NULL: inserted by AuditService in the change's transaction) into their
- * chain. Each batch is one transaction that first locks the chain's head row in audit_chain_heads, then
- * reads the chain's pending entries (oldest occurred_at first), gives them the next seqs and hashes, and
- * moves the head. So:
+ * Links pending audit entries (queued in audit_pending by AuditService in the change's transaction) into
+ * their chain: a link row in audit_chain_links per entry, the entry itself is never updated. Each batch is one
+ * transaction that first locks the chain's head row in audit_chain_heads, then reads the chain's queued
+ * entries (oldest occurred_at first), inserts their links with the next seqs and hashes, takes them off the
+ * queue, and moves the head. So:
  * - two chainers (two workers, or a worker and a verify request) never fork a chain: the second waits on
- *   the head lock, and its read, taken after the first commits, no longer sees the entries the first linked;
- * - a chainer that dies mid-batch rolls the whole batch back: the entries stay pending, the head unmoved,
+ *   the head lock, and its read, taken after the first commits, no longer sees the entries the first linked
+ *   (and audit_chain_links' unique keys would reject a second link of an entry or of a position);
+ * - a chainer that dies mid-batch rolls the whole batch back: the entries stay queued, the head unmoved,
  *   and the next batch links them without a gap;
- * - only committed entries are visible, so an entry whose transaction commits late (older id and
+ * - only committed queue rows are visible, so an entry whose transaction commits late (older id and
  *   occurred_at than entries already linked) is linked by a later batch, after them. Chain order is the
  *   order of linking (seq), which within a batch is occurred_at order, not necessarily occurred_at order
  *   overall.
@@ -29,19 +36,17 @@ interface ChainHead {
 export class AuditChainer {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** The chains that hold pending entries (served by the partial audit_logs_pending_idx). */
+  /** The chains that hold pending entries (the leading column of audit_pending's key). */
   async pendingChains(): Promise<string[]> {
     const rows = await this.dataSource.query<{ chainKey: string }[]>(
-      'SELECT DISTINCT chain_key AS "chainKey" FROM audit_logs WHERE seq IS NULL',
+      'SELECT DISTINCT chain_key AS "chainKey" FROM audit_pending',
     );
     return rows.map((row) => row.chainKey);
   }
 
   /** Entries of every chain not linked yet. */
   async pendingCount(): Promise<number> {
-    const [row] = await this.dataSource.query<{ n: number }[]>(
-      'SELECT count(*)::int AS n FROM audit_logs WHERE seq IS NULL',
-    );
+    const [row] = await this.dataSource.query<{ n: number }[]>('SELECT count(*)::int AS n FROM audit_pending');
     return row.n;
   }
 
@@ -74,31 +79,43 @@ export class AuditChainer {
         [chainKey],
       );
       // A statement after the lock: under READ COMMITTED its snapshot includes what a previous holder linked.
-      const pending = await m
-        .createQueryBuilder(AuditLog, 'a')
-        .where('a.chainKey = :chainKey AND a.seq IS NULL', { chainKey })
-        .orderBy('a.occurredAt', 'ASC')
-        .addOrderBy('a.id', 'ASC')
-        .limit(limit)
-        .getMany();
+      // The join carries occurred_at, so each probe reads one partition's primary key.
+      const pending = await m.query<AuditLog[]>(
+        `SELECT ${ENTRY_COLUMNS}
+           FROM audit_pending p
+           JOIN audit_logs a ON a.id = p.entry_id AND a.occurred_at = p.occurred_at
+          WHERE p.chain_key = $1
+          ORDER BY p.occurred_at, p.entry_id
+          LIMIT $2`,
+        [chainKey, limit],
+      );
       if (pending.length === 0) return 0;
 
       let seq = Number(head.seq);
       let prevHash: string | null = seq > 0 ? head.hash : null;
       const linked = pending.map((entry) => {
         seq += 1;
-        const fields = { ...entry, seq, prevHash };
-        delete (fields as Partial<AuditLog>).hash;
-        const hash = auditHash(fields);
+        const hash = auditHash({ ...entry, seq, prevHash });
+        const link = { id: entry.id, occurredAt: entry.occurredAt, seq, prevHash, hash };
         prevHash = hash;
-        return { ...fields, hash };
+        return link;
       });
-      const [, updated] = await m.query<[unknown[], number]>(
-        `UPDATE audit_logs a SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash
-           FROM unnest($1::uuid[], $2::timestamptz[], $3::bigint[], $4::text[], $5::text[])
-                AS v(id, occurred_at, seq, prev_hash, hash)
-          WHERE a.id = v.id AND a.occurred_at = v.occurred_at AND a.chain_key = $6 AND a.seq IS NULL
-            AND a.occurred_at BETWEEN $7 AND $8`,
+      // One statement: the links in, the entries off the queue, the head moved. All or nothing.
+      const [{ dequeued }] = await m.query<{ dequeued: number }[]>(
+        `WITH v AS (
+           SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::bigint[], $4::text[], $5::text[])
+                      AS v(id, occurred_at, seq, prev_hash, hash)
+         ), links AS (
+           INSERT INTO audit_chain_links (chain_key, seq, entry_id, occurred_at, prev_hash, hash)
+           SELECT $6, seq, id, occurred_at, prev_hash, hash FROM v
+         ), dequeued AS (
+           DELETE FROM audit_pending p USING v
+            WHERE p.chain_key = $6 AND p.occurred_at = v.occurred_at AND p.entry_id = v.id
+           RETURNING 1
+         ), head AS (
+           UPDATE audit_chain_heads SET seq = $7, hash = $8 WHERE chain_key = $6
+         )
+         SELECT count(*)::int AS dequeued FROM dequeued`,
         [
           linked.map((e) => e.id),
           linked.map((e) => e.occurredAt.toISOString()),
@@ -106,15 +123,14 @@ export class AuditChainer {
           linked.map((e) => e.prevHash),
           linked.map((e) => e.hash),
           chainKey,
-          pending[0].occurredAt.toISOString(),
-          pending[pending.length - 1].occurredAt.toISOString(),
+          seq,
+          prevHash,
         ],
       );
-      // Cannot happen under the head lock; if it did, linking part of the batch would leave a gap.
-      if (updated !== linked.length) {
-        throw new Error(`audit chain ${chainKey}: linked ${updated} of ${linked.length} pending entries`);
+      // Cannot happen under the head lock; if it did, the batch rolls back rather than link an entry twice.
+      if (dequeued !== linked.length) {
+        throw new Error(`audit chain ${chainKey}: dequeued ${dequeued} of ${linked.length} pending entries`);
       }
-      await m.query('UPDATE audit_chain_heads SET seq = $2, hash = $3 WHERE chain_key = $1', [chainKey, seq, prevHash]);
       return linked.length;
     });
   }

@@ -1,5 +1,5 @@
 import { csvLine } from '../../core/csv/csv-writer';
-import type { AuditLog } from './audit-log.entity';
+import type { AuditLogEntry } from './audit-log.entity';
 
 /** The export's columns, in order (CSV header and NDJSON keys). */
 export const EXPORT_COLUMNS = [
@@ -19,12 +19,12 @@ export const EXPORT_COLUMNS = [
   'seq',
   'prevHash',
   'hash',
-] as const satisfies readonly (keyof AuditLog)[];
+] as const satisfies readonly (keyof AuditLogEntry)[];
 
-export function csvRow(entry: AuditLog): string {
+export function csvRow(entry: AuditLogEntry): string {
   return csvLine(EXPORT_COLUMNS.map((column) => entry[column]));
 }
 
-export function ndjsonRow(entry: AuditLog): string {
+export function ndjsonRow(entry: AuditLogEntry): string {
   return `${JSON.stringify(Object.fromEntries(EXPORT_COLUMNS.map((column) => [column, entry[column]])))}\n`;
 }

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { KeysetPageOptions } from '../../core/pagination/keyset';
 import { parseSort } from '../../core/pagination/sort';
 import type { AuthUser } from '../auth/auth-user';
-import type { AuditLog } from './audit-log.entity';
+import type { AuditLogEntry } from './audit-log.entity';
 import { AUDIT_LOG_LIST, AuditLogRepository, type AuditLogFilter } from './audit-log.repository';
 import { csvLine } from '../../core/csv/csv-writer';
 import { csvRow, EXPORT_COLUMNS, ndjsonRow } from './audit-export.format';
@@ -51,7 +51,7 @@ export class AuditExportService {
     organizationId: string,
     filter: AuditLogFilter,
     page: KeysetPageOptions,
-    first: AuditLog[],
+    first: AuditLogEntry[],
     format: ExportFormat,
   ): AsyncGenerator<string> {
     if (format === 'csv') yield csvLine(EXPORT_COLUMNS);

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { AuditLog } from './audit-log.entity';
+import type { ChainedAuditLog } from './audit-log.entity';
 
-export type HashedFields = Omit<AuditLog, 'hash'>;
+/** The entry's fields and its place in the chain (seq, prevHash): everything the hash covers. */
+export type HashedFields = Omit<ChainedAuditLog, 'hash'>;
 
 /** JSON with object keys sorted at every level: jsonb does not keep key order, the hash must not depend on it. */
 export function canonicalJson(value: unknown): string {

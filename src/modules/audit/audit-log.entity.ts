@@ -2,7 +2,10 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export type AuditOutcome = 'success' | 'failure' | 'denied';
 
-/** One append-only audit entry (RANGE-partitioned by month on occurredAt). */
+/**
+ * One append-only audit entry (RANGE-partitioned by month on occurredAt), written once: its chain position
+ * lives in audit_chain_links.
+ */
 @Entity('audit_logs')
 export class AuditLog {
   @PrimaryColumn('uuid')
@@ -49,21 +52,20 @@ export class AuditLog {
   /** The hash chain this entry belongs to: the organization id, or 'global'. */
   @Column('text')
   chainKey: string;
+}
 
-  /** Position in the chain; null while the entry is pending (written, not yet linked by the chainer). */
-  @Column('bigint', {
-    nullable: true,
-    transformer: { to: (v: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) },
-  })
+/**
+ * An entry's place in its hash chain, kept in audit_chain_links (written once by the chainer, never updated);
+ * all null while the entry is pending (written, not yet linked).
+ */
+export interface ChainLink {
   seq: number | null;
-
-  @Column('text', { nullable: true })
   prevHash: string | null;
-
-  /** Null while pending, like seq. */
-  @Column('text', { nullable: true })
   hash: string | null;
 }
 
+/** An entry as read back: its row and its link. */
+export type AuditLogEntry = AuditLog & ChainLink;
+
 /** An entry the chainer has linked: seq and hash set. */
-export type ChainedAuditLog = AuditLog & { seq: number; hash: string };
+export type ChainedAuditLog = AuditLog & { seq: number; prevHash: string | null; hash: string };

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../core/pagination/page-query.dto';
-import type { AuditLog, AuditOutcome } from './audit-log.entity';
+import type { AuditLogEntry, AuditOutcome } from './audit-log.entity';
 
 export const AUDIT_OUTCOMES: readonly AuditOutcome[] = ['success', 'failure', 'denied'];
 export const EXPORT_FORMATS = ['csv', 'ndjson'] as const;
@@ -45,7 +45,8 @@ export class AuditLogDto {
   details: Record<string, unknown> | null;
   /**
    * Position in the organization's hash chain; null while the entry is pending: written with its change,
-   * linked into the chain by the worker shortly after (normally well under a second).
+   * linked into the chain by the worker shortly after (normally well under a second). seq, prevHash and hash
+   * are the entry's chain link, stored apart from the entry and written once when it is linked.
    */
   @ApiProperty({ type: 'integer', nullable: true })
   seq: number | null;
@@ -56,7 +57,7 @@ export class AuditLogDto {
   @ApiProperty({ type: String, nullable: true })
   hash: string | null;
 
-  static from(entry: AuditLog): AuditLogDto {
+  static from(entry: AuditLogEntry): AuditLogDto {
     return Object.assign(new AuditLogDto(), {
       id: entry.id,
       occurredAt: entry.occurredAt,

@@ -3,7 +3,7 @@ import { ValidationException } from '../../core/exceptions/app.exception';
 import type { Page } from '../../core/pagination/page.dto';
 import { Paginator } from '../../core/pagination/paginator';
 import type { AuthUser } from '../auth/auth-user';
-import type { AuditLog } from './audit-log.entity';
+import type { AuditLogEntry } from './audit-log.entity';
 import { AUDIT_LOG_LIST, AuditLogRepository, type AuditLogFilter, type TimeRange } from './audit-log.repository';
 import type { AuditLogFilterQueryDto, AuditTimeRangeQueryDto, ListAuditLogsQueryDto } from './audit-query.dto';
 import { AuditException, AuditExceptionCode } from './audit.exception';
@@ -31,14 +31,14 @@ export class AuditQueryService {
     private readonly paginator: Paginator,
   ) {}
 
-  async list(user: AuthUser, query: ListAuditLogsQueryDto): Promise<Page<AuditLog>> {
+  async list(user: AuthUser, query: ListAuditLogsQueryDto): Promise<Page<AuditLogEntry>> {
     const filter = filterOf(query);
     const request = this.paginator.resolve(query, AUDIT_LOG_LIST);
     const rows = await this.auditLogs.listPage(user.organizationId, filter, request);
     return this.paginator.page(rows, request);
   }
 
-  async get(user: AuthUser, id: string): Promise<AuditLog> {
+  async get(user: AuthUser, id: string): Promise<AuditLogEntry> {
     const entry = await this.auditLogs.findInOrganization(user.organizationId, id);
     if (!entry) throw new AuditException(AuditExceptionCode.AuditLogNotFound, `No audit entry ${id}.`);
     return entry;

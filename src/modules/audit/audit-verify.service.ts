@@ -21,8 +21,10 @@ export function brokenLink(previous: ChainedAuditLog | undefined, entry: Chained
 }
 
 /**
- * Recomputes the caller's organization chain (chain_key = organization id) in seq order over [from, to).
- * The first entry's prev_hash is trusted as the starting point: older entries may be gone by retention.
+ * Recomputes the caller's organization chain (chain_key = organization id) in seq order over [from, to): each
+ * link of audit_chain_links with the entry it points to. The first entry's prev_hash is trusted as the
+ * starting point: older entries may be gone by retention. An edited entry or link fails its hash, a deleted
+ * link or entry leaves a seq gap.
  *
  * Pending entries are linked first (the chainer runs synchronously for this chain), so an entry written a
  * moment ago is verified rather than reported broken; one committed after that is left out until linked.

@@ -1,4 +1,5 @@
 import { Controller, Get, Param, Query, type StreamableFile } from '@nestjs/common';
+import { RouteSchema } from '@nestjs/platform-fastify';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../core/http/api-problems.decorator';
 import { RequestTimeout } from '../../core/http/request-timeout';
@@ -9,6 +10,7 @@ import { CurrentUser } from '../auth/auth.decorators';
 import { RequirePermission } from '../rbac/decision/require-permission.decorator';
 import { AuditExportService } from './audit-export.service';
 import { AUDIT_LOG_LIST } from './audit-log.repository';
+import { AUDIT_LOG_PAGE_ROUTE_SCHEMA } from './audit-page.schema';
 import { AuditPartitionsService } from './audit-partitions.service';
 import {
   AuditLogDto,
@@ -42,6 +44,7 @@ export class AuditController {
   @ApiSortQuery(AUDIT_LOG_LIST)
   @ApiPageResponse(AuditLogDto)
   @ApiProblems(400)
+  @RouteSchema(AUDIT_LOG_PAGE_ROUTE_SCHEMA)
   async list(@Query() query: ListAuditLogsQueryDto, @CurrentUser() user: AuthUser): Promise<Page<AuditLogDto>> {
     return mapPage(await this.query.list(user, query), (entry) => AuditLogDto.from(entry));
   }

@@ -6,7 +6,7 @@ import { uuidv7 } from '../../core/database/uuidv7';
 import { diffChanges, redactSecrets, type AuditChanges } from './audit-changes';
 import type { AuditLog, AuditOutcome } from './audit-log.entity';
 
-/** What a caller knows about an event; the service adds id and time, the chainer its chain position and hash. */
+/** What a caller knows about an event; the service adds id and time, the chainer its chain link. */
 export interface AuditEntry {
   organizationId: string | null;
   actorId: string | null;
@@ -26,9 +26,9 @@ export interface AuditEntry {
 /**
  * Appends entries to the audit log, synchronously, in PostgreSQL: never through Redis or the queue, so an
  * outage of either cannot lose an entry, and an entry written in the change's transaction commits with it
- * or not at all. The entry is inserted pending (seq, prev_hash, hash NULL) with one INSERT and no shared
- * lock, so audited writes of one organization no longer queue behind each other; AuditChainer links it into
- * the organization's hash chain after commit (see there).
+ * or not at all. One statement inserts the entry and queues it in audit_pending, taking no shared lock, so
+ * audited writes of one organization do not queue behind each other; AuditChainer links it into the
+ * organization's hash chain after commit, in audit_chain_links (see there): the entry row is never updated.
  */
 @Injectable()
 export class AuditService {
@@ -64,7 +64,8 @@ export class AuditService {
     },
     manager: EntityManager,
   ): Promise<AuditLog> {
-    return this.record(
+    // diffChanges returns JSON-safe, redacted values: append need not copy and redact them a second time.
+    return this.append(
       {
         organizationId: actor.organizationId,
         actorId: actor.id,
@@ -76,6 +77,7 @@ export class AuditService {
         details: change.details ?? null,
       },
       manager,
+      true,
     );
   }
 
@@ -122,7 +124,7 @@ export class AuditService {
     }
   }
 
-  private async append(entry: AuditEntry, m: EntityManager): Promise<AuditLog> {
+  private async append(entry: AuditEntry, m: EntityManager, changesRedacted = false): Promise<AuditLog> {
     const occurredAt = new Date();
     const context = currentContext();
     const row: AuditLog = {
@@ -137,18 +139,18 @@ export class AuditService {
       ip: entry.ip === undefined ? (context?.ip ?? null) : entry.ip,
       userAgent: entry.userAgent === undefined ? (context?.userAgent ?? null) : entry.userAgent,
       requestId: entry.requestId === undefined ? (context?.requestId ?? null) : entry.requestId,
-      changes: entry.changes ? redactSecrets(entry.changes) : null,
+      changes: entry.changes ? (changesRedacted ? entry.changes : redactSecrets(entry.changes)) : null,
       details: entry.details ? redactSecrets(entry.details) : null,
       chainKey: entry.organizationId ?? 'global',
-      // Pending: AuditChainer gives it seq, prev_hash and hash once the transaction has committed.
-      seq: null,
-      prevHash: null,
-      hash: null,
     };
+    // One round trip for both rows; the queue row is what AuditChainer finds pending entries by.
     await m.query(
-      `INSERT INTO audit_logs (id, occurred_at, organization_id, actor_id, action, resource_type, resource_id, outcome,
-         ip, user_agent, request_id, changes, details, chain_key)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      `WITH entry AS (
+         INSERT INTO audit_logs (id, occurred_at, organization_id, actor_id, action, resource_type, resource_id,
+           outcome, ip, user_agent, request_id, changes, details, chain_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+       )
+       INSERT INTO audit_pending (chain_key, occurred_at, entry_id) VALUES ($14, $2, $1)`,
       [
         row.id,
         row.occurredAt,
