@@ -7,6 +7,7 @@ import { RedisAvailability } from '../../../core/redis/redis-availability';
 import { REDIS } from '../../../core/redis/redis.module';
 import { RedisScript } from '../../../core/redis/redis-script';
 import type { Grant } from './grant';
+import { ParsedGrants } from './parsed-grants';
 
 const GRANTS_TTL_SECONDS = 600;
 
@@ -36,6 +37,7 @@ interface RequestMemo {
 @Injectable()
 export class GrantStore {
   private readonly perRequest = new WeakMap<RequestContext, RequestMemo>();
+  private readonly parsed = new ParsedGrants();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -106,7 +108,9 @@ export class GrantStore {
 
   private async fetch(organizationId: string, userId: string, read: Promise<CachedRead>): Promise<Grant[]> {
     const cached = await read;
-    if (cached?.[1] && !this.availability.distrusts(GRANTS_TTL_SECONDS * 1000)) return JSON.parse(cached[1]) as Grant[];
+    if (cached?.[1] && !this.availability.distrusts(GRANTS_TTL_SECONDS * 1000)) {
+      return this.parsed.parse(`${organizationId}:${userId}`, cached[1]);
+    }
     const grants = await this.load(organizationId, userId);
     if (cached) {
       const key = `${this.grantsPrefix(organizationId)}${cached[0]}:${userId}`;
