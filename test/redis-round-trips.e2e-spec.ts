@@ -37,10 +37,10 @@ async function writesDuring(
   const socket = redis.stream;
   const chunks: Buffer[] = [];
   const write = socket.write.bind(socket) as (chunk: unknown, ...rest: unknown[]) => boolean;
-  socket.write = ((chunk: unknown, ...rest: unknown[]) => {
+  socket.write = (chunk: unknown, ...rest: unknown[]) => {
     chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
     return write(chunk, ...rest);
-  });
+  };
   try {
     const response = await run();
     return { response, writes: chunks.map(decodeCommands) };
