@@ -2,6 +2,7 @@ import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@ne
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '../../config/app.config';
+import { CallerLookups, type Caller } from '../redis/caller-lookups';
 import { RedisAvailability } from '../redis/redis-availability';
 import { clientBucketAddress } from './client-address';
 import { LocalRateLimiter } from './local-rate-limiter';
@@ -24,6 +25,12 @@ interface RateLimitPolicy {
 /** Set by the JWT guard, which runs before this one; only the id is read here. */
 type TrackedRequest = FastifyRequest & { user?: { id?: unknown } };
 
+/** A count the JWT guard started together with its session lookup (CallerLookups), for this guard to await. */
+interface StartedHit {
+  bucket: string;
+  hit: Promise<RateLimitHit>;
+}
+
 /**
  * Counts every request of a limited route in Redis and answers 429 problem+json once a tracker (the
  * authenticated user, else the client IP) exceeds the route's limit. Registered globally (APP_GUARD) after
@@ -37,7 +44,9 @@ type TrackedRequest = FastifyRequest & { user?: { id?: unknown } };
  * trusts, so clients cannot pick a fresh bucket by sending the header themselves.
  *
  * Per-request cost (DESIGN.md §4): the policy of a handler is resolved once and cached; then one Redis
- * round trip and two headers.
+ * command and two headers. On an authenticated request that command is started by the JWT guard
+ * (CallerLookups), in the same round trip as the session lookup; this guard awaits it. Such a request is
+ * counted even when its session turns out to be revoked (it is refused with 401 all the same).
  *
  * While Redis is unreachable, requests are counted by a LocalRateLimiter in this process with the same
  * policy: limits never disappear (each instance enforces them on its own, see LocalRateLimiter). Only a
@@ -50,6 +59,7 @@ export class RateLimitGuard implements CanActivate {
    * two controllers may carry different class-level limits. */
   private readonly policies = new Map<object, Map<object, RateLimitPolicy | null>>();
   private readonly local = new LocalRateLimiter();
+  private readonly started = new WeakMap<FastifyRequest, StartedHit>();
   private storageFailing = false;
 
   constructor(
@@ -57,23 +67,28 @@ export class RateLimitGuard implements CanActivate {
     private readonly storage: RateLimitStorage,
     private readonly config: AppConfig,
     private readonly redis: RedisAvailability,
-  ) {}
+    lookups: CallerLookups,
+  ) {
+    lookups.register((caller, context) => this.start(caller, context));
+  }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  // Not async: Nest goes on to the next guard without awaiting a plain boolean (an unlimited route).
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const policy = this.policyFor(context);
     if (!policy) return true;
+    return this.limit(context, policy);
+  }
 
+  private async limit(context: ExecutionContext, policy: RateLimitPolicy): Promise<boolean> {
     const http = context.switchToHttp();
     const request = http.getRequest<TrackedRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const userId = policy.byUser ? request.user?.id : undefined;
-    const tracker =
-      typeof userId === 'string' && userId ? `user:${userId}` : `ip:${clientBucketAddress(request.ip || 'unknown')}`;
-    // The route template (not the URL), so /customers/1 and /customers/2 share one bucket.
-    const bucket = `${request.method}:${request.routeOptions.url ?? ''}:${tracker}`;
+    const bucket = bucketOf(request, policy, request.user?.id);
+    const started = this.started.get(request);
+    if (started) this.started.delete(request);
 
-    const { count, msToReset } = await this.count(bucket, policy);
+    const { count, msToReset } = await this.count(bucket, policy, started?.bucket === bucket ? started.hit : undefined);
     const resetSeconds = Math.max(1, Math.ceil(msToReset / 1000));
     const remaining = Math.max(0, policy.max - count);
     void reply
@@ -86,11 +101,24 @@ export class RateLimitGuard implements CanActivate {
     return true;
   }
 
+  /** The CallerLookup: counts the request of a verified caller before the JWT guard has awaited anything. */
+  private start(caller: Caller, context: ExecutionContext): void {
+    if (context.getType() !== 'http' || !this.redis.isUp) return;
+    const policy = this.policyFor(context);
+    if (!policy) return;
+    const request = context.switchToHttp().getRequest<TrackedRequest>();
+    const bucket = bucketOf(request, policy, caller.userId);
+    const hit = this.storage.hit(bucket, policy.windowMs);
+    // canActivate awaits it and falls back on failure; when the JWT guard refuses the request, nobody does.
+    hit.catch(() => undefined);
+    this.started.set(request, { bucket, hit });
+  }
+
   /** Counts in Redis; while Redis is down (known, or this call fails) in this process instead. */
-  private async count(bucket: string, policy: RateLimitPolicy): Promise<RateLimitHit> {
-    if (this.redis.isUp) {
+  private async count(bucket: string, policy: RateLimitPolicy, started?: Promise<RateLimitHit>): Promise<RateLimitHit> {
+    if (started || this.redis.isUp) {
       try {
-        const hit = await this.storage.hit(bucket, policy.windowMs);
+        const hit = await (started ?? this.storage.hit(bucket, policy.windowMs));
         if (this.storageFailing) {
           this.storageFailing = false;
           this.local.clear();
@@ -159,6 +187,16 @@ export class RateLimitGuard implements CanActivate {
         );
     }
   }
+}
+
+/** Whom a request counts against: the user when the policy says so and one is known, else the client IP. */
+function bucketOf(request: FastifyRequest, policy: RateLimitPolicy, userId: unknown): string {
+  const tracker =
+    policy.byUser && typeof userId === 'string' && userId
+      ? `user:${userId}`
+      : `ip:${clientBucketAddress(request.ip || 'unknown')}`;
+  // The route template (not the URL), so /customers/1 and /customers/2 share one bucket.
+  return `${request.method}:${request.routeOptions.url ?? ''}:${tracker}`;
 }
 
 function makePolicy(name: string, max: number, windowSeconds: number, byUser: boolean, failClosed: boolean) {

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { createHash } from 'node:crypto';
 import { AppConfig } from '../../config/app.config';
 import { REDIS } from '../redis/redis.module';
+import { RedisScript } from '../redis/redis-script';
 
 /**
  * Fixed window counter: the first hit creates the counter with the window as its lifetime, later hits only
@@ -16,7 +16,7 @@ import { REDIS } from '../redis/redis.module';
  * client dies between commands) and one round trip. `PTTL < 0` also repairs a counter that lost its expiry.
  * Returns `{ count, msToReset }`.
  */
-const HIT_SCRIPT = `
+const HIT_SCRIPT = new RedisScript(`
 local count = redis.call('INCR', KEYS[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
@@ -24,9 +24,7 @@ if ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
 return { count, ttl }
-`;
-
-const HIT_SCRIPT_SHA = createHash('sha1').update(HIT_SCRIPT).digest('hex');
+`);
 
 export interface RateLimitHit {
   /** Requests counted in the current window, this one included. */
@@ -49,16 +47,10 @@ export class RateLimitStorage {
 
   /** Counts one request in `bucket`; rejects when Redis is unreachable (the shared client has no offline queue). */
   async hit(bucket: string, windowMs: number): Promise<RateLimitHit> {
-    const key = this.keyPrefix + bucket;
-    let result: unknown;
-    try {
-      result = await this.redis.evalsha(HIT_SCRIPT_SHA, 1, key, windowMs);
-    } catch (error) {
-      // The script cache is empty after a Redis restart or failover: send the script itself once.
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      result = await this.redis.eval(HIT_SCRIPT, 1, key, windowMs);
-    }
-    const [count, msToReset] = result as [number, number];
+    const [count, msToReset] = (await HIT_SCRIPT.run(this.redis, [this.keyPrefix + bucket], [windowMs])) as [
+      number,
+      number,
+    ];
     return { count, msToReset };
   }
 }

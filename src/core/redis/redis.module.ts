@@ -1,6 +1,7 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { AppConfig } from '../../config/app.config';
+import { CallerLookups } from './caller-lookups';
 import { RedisAvailability } from './redis-availability';
 import { redisOptionsFromUrl } from './redis-connection';
 import { REDIS } from './redis.tokens';
@@ -11,6 +12,11 @@ export { REDIS };
  * One shared ioredis client for request-path commands (health, rate limits, sessions). Commands fail fast
  * while Redis is down (no offline queue) so callers can decide to fall back or fail closed;
  * RedisAvailability tells them whether it is up and when it came back from an outage.
+ *
+ * Auto-pipelined: commands issued in the same tick (and those of other requests arriving meanwhile) go out
+ * in one write and their replies are read together, which is what lets CallerLookups turn an authenticated
+ * request's session, grant and rate-limit lookups into one round trip, and cuts the syscalls per command
+ * under load. Nothing on this client blocks (no BLPOP, no SUBSCRIBE), which would hold up the pipeline.
  */
 @Global()
 @Module({
@@ -23,6 +29,7 @@ export { REDIS };
         const client = new Redis({
           ...redisOptionsFromUrl(config.redis.url),
           enableOfflineQueue: false,
+          enableAutoPipelining: true,
           maxRetriesPerRequest: 1,
           connectTimeout: 2000,
           // A hung Redis must fail a command quickly (rate limits, sessions fall back), not hold the request.
@@ -41,8 +48,9 @@ export { REDIS };
       },
     },
     RedisAvailability,
+    CallerLookups,
   ],
-  exports: [REDIS, RedisAvailability],
+  exports: [REDIS, RedisAvailability, CallerLookups],
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(@Inject(REDIS) private readonly redis: Redis) {}

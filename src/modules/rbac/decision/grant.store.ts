@@ -5,15 +5,26 @@ import { AppConfig } from '../../../config/app.config';
 import { currentContext, type RequestContext } from '../../../core/context/request-context';
 import { RedisAvailability } from '../../../core/redis/redis-availability';
 import { REDIS } from '../../../core/redis/redis.module';
+import { RedisScript } from '../../../core/redis/redis-script';
 import type { Grant } from './grant';
+import { ParsedGrants } from './parsed-grants';
 
 const GRANTS_TTL_SECONDS = 600;
 
-// One round trip: read the organization's RBAC version, then the user's grants cached under it.
-const READ_SCRIPT = `
+// One command: read the organization's RBAC version, then the user's grants cached under it.
+const READ_SCRIPT = new RedisScript(`
 local version = redis.call('GET', KEYS[1]) or '0'
 return { version, redis.call('GET', ARGV[1] .. version .. ':' .. ARGV[2]) }
-`;
+`);
+
+/** The RBAC version and the grants cached under it (JSON, null on a miss); null when Redis did not answer. */
+type CachedRead = [version: string, grants: string | null] | null;
+
+/** What one request has asked: answers (shared by the guard and the service), and reads started early. */
+interface RequestMemo {
+  grants: Map<string, Promise<Grant[]>>;
+  reads: Map<string, Promise<CachedRead>>;
+}
 
 /**
  * Effective grants per user, computed from PostgreSQL and cached in Redis under the organization's RBAC
@@ -25,7 +36,8 @@ return { version, redis.call('GET', ARGV[1] .. version .. ':' .. ARGV[2]) }
  */
 @Injectable()
 export class GrantStore {
-  private readonly perRequest = new WeakMap<RequestContext, Map<string, Promise<Grant[]>>>();
+  private readonly perRequest = new WeakMap<RequestContext, RequestMemo>();
+  private readonly parsed = new ParsedGrants();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -48,25 +60,57 @@ export class GrantStore {
    */
   grantsOf(organizationId: string, userId: string): Promise<Grant[]> {
     const context = currentContext();
-    if (!context) return this.fetch(organizationId, userId);
-    let memo = this.perRequest.get(context);
-    if (!memo) this.perRequest.set(context, (memo = new Map<string, Promise<Grant[]>>()));
+    if (!context) return this.fetch(organizationId, userId, this.read(organizationId, userId));
+    const memo = this.memoOf(context);
     const key = `${organizationId}:${userId}`;
-    let grants = memo.get(key);
+    let grants = memo.grants.get(key);
     if (!grants) {
-      grants = this.fetch(organizationId, userId);
-      memo.set(key, grants);
+      const read = memo.reads.get(key) ?? this.read(organizationId, userId);
+      memo.reads.delete(key);
+      grants = this.fetch(organizationId, userId, read);
+      memo.grants.set(key, grants);
       // A failed lookup must not be remembered for the rest of the request.
-      grants.catch(() => memo?.delete(key));
+      grants.catch(() => memo.grants.delete(key));
     }
     return grants;
   }
 
-  private async fetch(organizationId: string, userId: string): Promise<Grant[]> {
-    const cached = (await this.redis
-      .eval(READ_SCRIPT, 1, this.versionKey(organizationId), this.grantsPrefix(organizationId), userId)
-      .catch(() => null)) as [string, string | null] | null;
-    if (cached?.[1] && !this.availability.distrusts(GRANTS_TTL_SECONDS * 1000)) return JSON.parse(cached[1]) as Grant[];
+  /**
+   * Starts this request's Redis read of the grants now, for grantsOf to finish later (the JWT guard starts
+   * it with the session lookup, in one round trip: CallerLookups). Only the read: a miss is loaded from
+   * PostgreSQL when grantsOf is called, i.e. after the session has been checked, never for a refused request.
+   */
+  prefetch(organizationId: string, userId: string): void {
+    const context = currentContext();
+    if (!context) return;
+    const memo = this.memoOf(context);
+    const key = `${organizationId}:${userId}`;
+    if (!memo.grants.has(key) && !memo.reads.has(key)) memo.reads.set(key, this.read(organizationId, userId));
+  }
+
+  private memoOf(context: RequestContext): RequestMemo {
+    let memo = this.perRequest.get(context);
+    if (!memo) this.perRequest.set(context, (memo = { grants: new Map(), reads: new Map() }));
+    return memo;
+  }
+
+  /** Never rejects: Redis unreachable reads as null (then PostgreSQL answers). */
+  private read(organizationId: string, userId: string): Promise<CachedRead> {
+    return READ_SCRIPT.run(
+      this.redis,
+      [this.versionKey(organizationId)],
+      [this.grantsPrefix(organizationId), userId],
+    ).then(
+      (reply) => reply as CachedRead,
+      () => null,
+    );
+  }
+
+  private async fetch(organizationId: string, userId: string, read: Promise<CachedRead>): Promise<Grant[]> {
+    const cached = await read;
+    if (cached?.[1] && !this.availability.distrusts(GRANTS_TTL_SECONDS * 1000)) {
+      return this.parsed.parse(`${organizationId}:${userId}`, cached[1]);
+    }
     const grants = await this.load(organizationId, userId);
     if (cached) {
       const key = `${this.grantsPrefix(organizationId)}${cached[0]}:${userId}`;

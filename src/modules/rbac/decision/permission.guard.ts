@@ -2,6 +2,8 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { IS_PUBLIC } from '../../../core/http/public.decorator';
+import type { AuthUser } from '../../auth/auth-user';
+import { CallerLookups } from '../../../core/redis/caller-lookups';
 import { AuditService } from '../../audit/audit.service';
 import { RbacException, RbacExceptionCode } from '../rbac.exception';
 import { decide, holdsAnywhere } from './grant';
@@ -33,16 +35,31 @@ export class PermissionGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly grants: GrantStore,
     private readonly audit: AuditService,
-  ) {}
+    lookups: CallerLookups,
+  ) {
+    // Routes that require a permission read the caller's grants: started with the session lookup.
+    lookups.register((caller, context) => {
+      if (context.getType() === 'http' && this.requirement(context))
+        this.grants.prefetch(caller.organizationId, caller.userId);
+    });
+  }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  // Not async: Nest goes on without awaiting a plain boolean (a route that requires no permission).
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const requirement = this.requirement(context);
     if (!requirement) return true;
-    const { permission, organizationWide } = requirement;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const user = request.user;
     if (!user) return true; // public route: the JWT guard let it through
+    return this.check(request, user, requirement);
+  }
+
+  private async check(
+    request: FastifyRequest,
+    user: AuthUser,
+    { permission, organizationWide }: Requirement,
+  ): Promise<boolean> {
     const grants = await this.grants.grantsOf(user.organizationId, user.id);
     // With no target department, decide() counts organization-wide grants only.
     if (organizationWide ? decide(grants, permission, null).allowed : holdsAnywhere(grants, permission)) return true;
