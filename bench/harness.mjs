@@ -204,6 +204,15 @@ process.once('exit', () => {
 });
 
 /**
+ * The API's node flags as `npm run start:api` has them (package.json is their one source, as for
+ * scripts/start.mjs and the Dockerfile), so a bench measures the API with the memory settings of production.
+ */
+export function apiNodeFlags() {
+  const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  return scripts['start:api'].split(/\s+/).filter((word) => word.startsWith('--'));
+}
+
+/**
  * A Node process from built JS (`entry` relative to the repo), with bench/preload.js and an IPC channel.
  * Resolves once stdout matches `ready` (default `READY <port>`); `url` is http://127.0.0.1:<port> then.
  */

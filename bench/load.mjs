@@ -12,7 +12,7 @@
 //   LOAD_HEAP_SNAPSHOTS=1   also writes a heap snapshot (after GC) at the end of the warm-up and at the end,
 //                           under var/load-snapshots/ (compare with bench/heap-summary.mjs); writing one
 //                           takes native memory that the allocator keeps, so RSS of such a run says nothing
-//   LOAD_NODE_ARGS='…'      extra node flags for the API, e.g. '--trace-deprecation --max-semi-space-size=16'
+//   LOAD_NODE_ARGS='…'      the API's node flags instead of start:api's, e.g. '--trace-deprecation --max-semi-space-size=16'
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -21,7 +21,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BUILD_DIR, LOG_DIR, PRELOAD, build, log, stop } from './harness.mjs';
+import { BUILD_DIR, LOG_DIR, PRELOAD, apiNodeFlags, build, log, stop } from './harness.mjs';
 import { ROOT, benchEnv, withDatabase, writeResult } from './lib.mjs';
 import { countWarnings, linearSlope, pickWeighted, summarizeStatuses } from './load-stats.mjs';
 
@@ -40,7 +40,8 @@ const HEAP_GROWTH_LIMIT = Number(process.env.LOAD_HEAP_GROWTH_LIMIT_MB_PER_MIN ?
 /** A forced full GC costs a pause of some tens of ms: every 10 s is well under 1% of the run. */
 const GC_EVERY_SECONDS = Number(process.env.LOAD_GC_EVERY_SECONDS ?? 10);
 const HEAP_SNAPSHOTS = process.env.LOAD_HEAP_SNAPSHOTS === '1';
-const API_NODE_ARGS = (process.env.LOAD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+/** The API's node flags: those of `npm run start:api` unless LOAD_NODE_ARGS says otherwise. */
+const API_NODE_ARGS = (process.env.LOAD_NODE_ARGS ?? apiNodeFlags().join(' ')).split(/\s+/).filter(Boolean);
 /** The first part of a run grows the heap to its working size (JIT, caches, pools): not counted as growth. */
 const WARM_UP_SECONDS = Math.min(20, SECONDS / 2);
 /** A shorter window after the warm-up says too little about growth to flag it. */

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
+import { apiNodeFlags } from './harness.mjs';
 import { ROOT, benchEnv, startServer, withDatabase, writeResult } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
@@ -37,12 +38,7 @@ const TARGET_RATIO = 0.8;
  * The API starts as `npm run start:api` starts it in production: with its node flags (the young generation's
  * cap among them, which keeps the peak RSS of a large upload flat), unless BENCH_MEDIA_API_NODE_OPTIONS is set.
  */
-const API_NODE_OPTIONS =
-  process.env.BENCH_MEDIA_API_NODE_OPTIONS ??
-  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
-    .scripts['start:api'].split(/\s+/)
-    .filter((word) => word.startsWith('--'))
-    .join(' ');
+const API_NODE_OPTIONS = process.env.BENCH_MEDIA_API_NODE_OPTIONS ?? apiNodeFlags().join(' ');
 const TARGET_RSS_DIFF_MB = 50;
 
 if (SIZES_MB.some((size) => !Number.isInteger(size) || size < 1)) {

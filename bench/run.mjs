@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { apiEnvironment, ensureDataset } from './dataset.mjs';
 import {
   BUILD_DIR,
+  apiNodeFlags,
   LOG_DIR,
   PROFILE_DIR,
   ROOT,
@@ -412,6 +413,7 @@ export async function main(argv = process.argv.slice(2)) {
       const [api, worker] = await Promise.all([
         startNode('api', join(BUILD_DIR.slice(ROOT.length), 'bench/fixtures/bench-api.main.js'), {
           env,
+          nodeArgs: apiNodeFlags(),
           timeoutMs: 180_000,
         }),
         startNode('worker', join(BUILD_DIR.slice(ROOT.length), 'src/worker.js'), {
