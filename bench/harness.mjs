@@ -62,7 +62,7 @@ function sourceFingerprint() {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ts')) hash.update(`${relative(ROOT, path)}\0`).update(readFileSync(path));
+      else if (/\.[jt]s$/.test(entry.name)) hash.update(`${relative(ROOT, path)}\0`).update(readFileSync(path));
     }
   };
   walk(join(ROOT, 'src'));

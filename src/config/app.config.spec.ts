@@ -108,22 +108,27 @@ describe(AppConfig.name, () => {
     expect(AppConfig.fromEnv({ CLAMAV_SOCKET: '/run/clamd.ctl' }).scanner).toMatchObject({ socket: '/run/clamd.ctl' });
   });
 
-  it('should keep bcrypt below the thread pool and the CPU count when BCRYPT_CONCURRENCY is auto', () => {
-    expect(autoBcryptConcurrency(8, 2)).toBe(2);
-    expect(autoBcryptConcurrency(8, 16)).toBe(6);
-    expect(autoBcryptConcurrency(2, 16)).toBe(1);
-    expect(autoBcryptConcurrency(1, 16)).toBe(1);
-    const config = AppConfig.fromEnv({ UV_THREADPOOL_SIZE: '16' });
-    expect(config.threadPoolSize).toBe(16);
-    expect(config.auth.bcryptConcurrency).toBe(Math.min(14, availableParallelism()));
-    expect(AppConfig.fromEnv({ BCRYPT_CONCURRENCY: '3' }).auth.bcryptConcurrency).toBe(3);
+  it('should run as many bcrypt threads as CPU cores, at most 8, when BCRYPT_CONCURRENCY is auto, whatever the libuv pool', () => {
+    expect(autoBcryptConcurrency(2)).toBe(2);
+    expect(autoBcryptConcurrency(6)).toBe(6);
+    expect(autoBcryptConcurrency(64)).toBe(8);
+    expect(autoBcryptConcurrency(0)).toBe(1);
+    const config = AppConfig.fromEnv({ UV_THREADPOOL_SIZE: '2' });
+    expect(config.threadPoolSize).toBe(2);
+    expect(config.auth.bcryptConcurrency).toBe(Math.min(availableParallelism(), 8));
+    expect(AppConfig.fromEnv({ UV_THREADPOOL_SIZE: '4', BCRYPT_CONCURRENCY: '4' }).auth.bcryptConcurrency).toBe(4);
     expect(AppConfig.fromEnv({}).auth.bcryptQueueMax).toBe(32);
   });
 
-  it('should refuse a BCRYPT_CONCURRENCY that would take the whole thread pool', () => {
-    expect(errorOf({ UV_THREADPOOL_SIZE: '4', BCRYPT_CONCURRENCY: '4' })).toMatch(
-      /BCRYPT_CONCURRENCY must be below UV_THREADPOOL_SIZE \(4\)/,
-    );
+  it('should refuse a BCRYPT_CONCURRENCY that is not a positive integer', () => {
     expect(errorOf({ BCRYPT_CONCURRENCY: 'many' })).toMatch(/BCRYPT_CONCURRENCY must be an integer/);
+    expect(errorOf({ BCRYPT_CONCURRENCY: '0' })).toMatch(/BCRYPT_CONCURRENCY must be between 1 and 1024/);
+  });
+
+  it('should lower the bcrypt threads to niceness 19 by default and accept 0 to 19 only', () => {
+    expect(AppConfig.fromEnv({}).auth.bcryptNiceness).toBe(19);
+    expect(AppConfig.fromEnv({ BCRYPT_NICENESS: '0' }).auth.bcryptNiceness).toBe(0);
+    expect(errorOf({ BCRYPT_NICENESS: '20' })).toMatch(/BCRYPT_NICENESS must be between 0 and 19/);
+    expect(errorOf({ BCRYPT_NICENESS: '-5' })).toMatch(/BCRYPT_NICENESS must be between 0 and 19/);
   });
 });

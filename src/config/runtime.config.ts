@@ -2,7 +2,7 @@ import { oneOf, int, type RawEnv } from './env-var';
 
 /**
  * What the entry points set UV_THREADPOOL_SIZE to when the environment does not (src/config/uv-threadpool.ts):
- * libuv's own 4 threads are all taken by a few concurrent bcrypt checks.
+ * libuv's own 4 threads are few for a server's async fs, dns.lookup and zlib work.
  */
 export const DEFAULT_UV_THREADPOOL_SIZE = 8;
 
@@ -28,6 +28,6 @@ export const runtimeEnv = {
     min: 1,
     max: 1024,
     description:
-      'libuv thread pool size (bcrypt, async fs, dns.lookup, zlib); libuv reads it from the environment at its first use, so the API and worker entry points set this default when it is unset',
+      'libuv thread pool size (async fs, dns.lookup, zlib); libuv reads it from the environment at its first use, so the API and worker entry points set this default when it is unset',
   }),
 };

@@ -1,7 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import bcrypt from 'bcrypt';
+import { existsSync } from 'node:fs';
 import { DataSource } from 'typeorm';
+import { BcryptThreads } from '../../src/core/security/bcrypt-threads';
 import { PasswordHasher } from '../../src/core/security/password-hasher';
 import { AuthEvent } from '../../src/modules/auth/auth.events';
 import { bearer, registerOwner, type TestAccount } from '../helpers/auth';
@@ -12,24 +13,26 @@ import { waitFor } from '../helpers/wait-for';
 const until = (condition: () => boolean, what: string) =>
   waitFor(() => Promise.resolve(condition() ? true : undefined), { what });
 
-type Compare = (data: string, encrypted: string) => Promise<boolean>;
-
 /**
  * Holds the bcrypt comparisons `hold` picks (by call number) until release(): the test acts while a login is
- * in the middle of its password check. The comparison itself is the real one.
+ * in the middle of its password check. The comparison itself is the real one, on the bcrypt threads.
  */
 function holdPasswordChecks(hold: (call: number) => boolean = () => true) {
-  const original = bcrypt.compare.bind(bcrypt) as Compare;
+  const original = BcryptThreads.prototype.compare;
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   const state = { calls: 0, held: 0 };
-  const spy = jest.spyOn(bcrypt, 'compare').mockImplementation((async (data: string, encrypted: string) => {
+  const spy = jest.spyOn(BcryptThreads.prototype, 'compare').mockImplementation(async function (
+    this: BcryptThreads,
+    data: string,
+    encrypted: string,
+  ) {
     if (hold(state.calls++)) {
       state.held++;
       await released;
     }
-    return original(data, encrypted);
-  }) as never);
+    return original.call(this, data, encrypted);
+  });
   return { state, release, restore: () => spy.mockRestore() };
 }
 
@@ -193,5 +196,19 @@ describe('Login under concurrency', () => {
     } finally {
       await busy.close();
     }
+  });
+
+  it('should start the bcrypt threads with the app and end them when it closes', async () => {
+    const other = await createTestApp({ BCRYPT_CONCURRENCY: '2', BCRYPT_NICENESS: '5' });
+    let tids: number[];
+    try {
+      const threads = other.get(PasswordHasher).threadInfo;
+      expect(threads.map((thread) => thread.niceness)).toEqual([5, 5]);
+      tids = threads.map((thread) => thread.tid as number);
+      for (const tid of tids) expect(existsSync(`/proc/${process.pid}/task/${tid}`)).toBe(true);
+    } finally {
+      await other.close();
+    }
+    for (const tid of tids) expect(existsSync(`/proc/${process.pid}/task/${tid}`)).toBe(false);
   });
 });

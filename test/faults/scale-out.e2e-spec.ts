@@ -81,7 +81,9 @@ describe('Scale-out: two APIs and two workers on one PostgreSQL and Redis', () =
   it('should enforce on B a role taken away through A, on the next request', async () => {
     const memberId = randomUUID();
     const email = uniqueEmail('scale-member');
-    const passwordHash = await new PasswordHasher(testConfig()).hash(TEST_PASSWORD);
+    const hasher = new PasswordHasher(testConfig());
+    const passwordHash = await hasher.hash(TEST_PASSWORD);
+    await hasher.onApplicationShutdown();
     await db.query(
       `INSERT INTO users (id, organization_id, email, name, status, password_hash) VALUES ($1, $2, $3, 'Member', 'active', $4)`,
       [memberId, owner.organizationId, email, passwordHash],

@@ -1,14 +1,22 @@
 import bcrypt from 'bcrypt';
 import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../../config/app.config';
+import { BcryptThreads } from './bcrypt-threads';
 import { PasswordHasher } from './password-hasher';
 import { SecurityException } from './security.exception';
 
 const COST = 4;
 
+const made: PasswordHasher[] = [];
 function hasherWith(env: Record<string, string> = {}): PasswordHasher {
-  return new PasswordHasher(AppConfig.fromEnv({ NODE_ENV: 'test', BCRYPT_COST: String(COST), ...env }));
+  const hasher = new PasswordHasher(AppConfig.fromEnv({ NODE_ENV: 'test', BCRYPT_COST: String(COST), ...env }));
+  made.push(hasher);
+  return hasher;
 }
+
+afterAll(async () => {
+  await Promise.all(made.map((hasher) => hasher.onApplicationShutdown()));
+});
 
 // 30 × 'é' is 60 UTF-8 bytes; with the shared 12-byte middle the two passwords agree on their first 72 bytes.
 const SHARED_PREFIX = 'é'.repeat(30) + 'correct-hors';
@@ -75,7 +83,7 @@ describe(PasswordHasher.name, () => {
   });
 
   it('should run a full bcrypt comparison and return false when verifying against the dummy hash', async () => {
-    const compare = jest.spyOn(bcrypt, 'compare');
+    const compare = jest.spyOn(BcryptThreads.prototype, 'compare');
     try {
       await expect(hasher.verifyDummy('whatever the attacker typed')).resolves.toBe(false);
       expect(compare).toHaveBeenCalledTimes(1);
@@ -94,23 +102,47 @@ describe(PasswordHasher.name, () => {
     expect(hasher.needsRehash('not-a-bcrypt-hash')).toBe(true);
   });
 
+  it('should run bcrypt on BCRYPT_CONCURRENCY threads at BCRYPT_NICENESS once the module starts', async () => {
+    const started = hasherWith({ BCRYPT_CONCURRENCY: '3', BCRYPT_NICENESS: '11' });
+    await started.onModuleInit();
+    expect(started.threadInfo).toHaveLength(3);
+    expect(started.threadInfo.map((thread) => thread.niceness)).toEqual([11, 11, 11]);
+    const compare = jest.spyOn(bcrypt, 'compare');
+    try {
+      await expect(
+        started.verify('a perfectly fine passphrase', await started.hash('a perfectly fine passphrase')),
+      ).resolves.toBe(true);
+      // Not the async API on the libuv pool, at the event loop's priority.
+      expect(compare).not.toHaveBeenCalled();
+    } finally {
+      compare.mockRestore();
+    }
+    await started.onApplicationShutdown();
+    expect(started.threadInfo).toEqual([]);
+    await expect(started.verify('x', 'y')).rejects.toThrow(/closed/);
+  });
+
   describe('bounded bcrypt', () => {
     /** Holds every bcrypt.compare until release(), counting how many are in flight at once. */
     function holdCompares() {
-      const original = bcrypt.compare.bind(bcrypt) as (data: string, encrypted: string) => Promise<boolean>;
+      const original = BcryptThreads.prototype.compare;
       let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
       const seen = { inFlight: 0, maxInFlight: 0, calls: 0 };
-      const spy = jest.spyOn(bcrypt, 'compare').mockImplementation((async (data: string, encrypted: string) => {
+      const spy = jest.spyOn(BcryptThreads.prototype, 'compare').mockImplementation(async function (
+        this: BcryptThreads,
+        data: string,
+        encrypted: string,
+      ) {
         seen.calls++;
         seen.maxInFlight = Math.max(seen.maxInFlight, ++seen.inFlight);
         await released;
         try {
-          return await original(data, encrypted);
+          return await original.call(this, data, encrypted);
         } finally {
           seen.inFlight--;
         }
-      }) as never);
+      });
       return { seen, release, restore: () => spy.mockRestore() };
     }
 
