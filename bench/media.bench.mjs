@@ -34,10 +34,7 @@ const BUCKET = 'atrium-bench-media';
 const ACCESS_KEY = 'S3RVER';
 const SECRET_KEY = 'S3RVER';
 const TARGET_RATIO = 0.8;
-/**
- * The API starts as `npm run start:api` starts it in production: with its node flags (the young generation's
- * cap among them, which keeps the peak RSS of a large upload flat), unless BENCH_MEDIA_API_NODE_OPTIONS is set.
- */
+/** The API starts with the node flags of `npm run start:api`, as in production, unless BENCH_MEDIA_API_NODE_OPTIONS is set. */
 const API_NODE_OPTIONS = process.env.BENCH_MEDIA_API_NODE_OPTIONS ?? apiNodeFlags().join(' ');
 const TARGET_RSS_DIFF_MB = 50;
 

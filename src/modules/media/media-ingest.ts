@@ -8,6 +8,7 @@ import { sanitizeFilename } from '../../core/files/content-disposition';
 import { describeDisguise, SNIFF_BYTES, sniffType } from '../../core/files/detect-type';
 import { MEDIA_TYPE_INFO, MEDIA_TYPES, type MediaType } from '../../core/files/media-types';
 import { metadataStripper } from '../../core/files/metadata-stripper';
+import { YoungGenerationPacer } from '../../core/memory/young-generation';
 import { inspectOoxml } from '../../core/files/ooxml-inspector';
 import { ObjectStorage } from '../../core/storage/object-storage';
 import { MediaException, MediaExceptionCode } from './media.exception';
@@ -48,10 +49,17 @@ function tooLarge(type: MediaType, maxBytes: number): MediaException {
   });
 }
 
-/** Counts and hashes what passes; fails as soon as more than `maxBytes` went through. */
+/** Young-generation collections during an upload: one per this many bytes (see collectYoungGeneration). */
+const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Counts and hashes what passes; fails as soon as more than `maxBytes` went through. Every 8 MB it has the
+ * young generation collected, so the dead request chunks behind it are freed as the upload streams.
+ */
 class Meter extends Transform {
   size = 0;
   private readonly hash = createHash('sha256');
+  private readonly pacer = new YoungGenerationPacer(COLLECT_EVERY_BYTES);
 
   constructor(private readonly maxBytes: number) {
     super();
@@ -61,6 +69,7 @@ class Meter extends Transform {
     this.size += chunk.length;
     if (this.size > this.maxBytes) return done(new TooLargeError());
     this.hash.update(chunk);
+    this.pacer.count(chunk.length);
     done(null, chunk);
   }
 
