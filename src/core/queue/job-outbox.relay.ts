@@ -4,6 +4,7 @@ import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bullmq';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app.config';
+import { RepeatingPass } from '../lifecycle/repeating-pass';
 import { addJob, isQueueConnected } from './job-envelope';
 import { jobOptions, queuePrefix } from './job-outbox';
 import { JobOutboxRepository, type OutboxJob } from './job-outbox.repository';
@@ -32,9 +33,7 @@ export interface RelayPass {
 export class JobOutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(JobOutboxRelay.name);
   private queues: Map<string, Queue> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private pass: Promise<void> | undefined;
-  private stopped = false;
+  private readonly loop = new RepeatingPass(() => this.runPass());
   private waitingForRedis = false;
   private failing = false;
 
@@ -46,14 +45,12 @@ export class JobOutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.schedule(this.config.queue.outbox.relayIntervalMs);
+    this.loop.start(this.config.queue.outbox.relayIntervalMs);
   }
 
   /** Before the queues and the data source close (their hooks run later): lets a running pass finish. */
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.pass;
+    await this.loop.stop();
   }
 
   /** One pass over at most QUEUE_OUTBOX_RELAY_BATCH_SIZE due rows; public for tests. */
@@ -84,15 +81,8 @@ export class JobOutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     });
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.pass = this.runPass();
-    }, delayMs);
-  }
-
-  /** Passes never overlap: the next one is scheduled when this one ends, at once after a full batch. */
-  private async runPass(): Promise<void> {
+  /** Passes never overlap: the next one starts when this one ended, at once after a full batch. */
+  private async runPass(): Promise<number> {
     let full = false;
     try {
       full = (await this.relayOnce()).claimed >= this.config.queue.outbox.batchSize;
@@ -103,7 +93,7 @@ export class JobOutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       if (!this.failing) this.logger.warn({ err: error }, 'outbox relay pass failed');
       this.failing = true;
     }
-    this.schedule(full ? 0 : this.config.queue.outbox.relayIntervalMs);
+    return full ? 0 : this.config.queue.outbox.relayIntervalMs;
   }
 
   /** Queues whose Redis answers now; rows of the others wait without counting attempts (an outage is no failure). */

@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { RepeatingPass } from '../../core/lifecycle/repeating-pass';
 import { AuditChainer } from './audit-chainer';
 
 /** Pause between two passes: the chain lags its entries' commits by about this much. */
@@ -15,41 +16,27 @@ const MAX_BATCHES_PER_CHAIN = 20;
 @Injectable()
 export class AuditChainLoop implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AuditChainLoop.name);
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
+  private readonly loop = new RepeatingPass(() => this.pass());
 
   constructor(private readonly chainer: AuditChainer) {}
 
   onApplicationBootstrap(): void {
-    this.schedule(0);
+    this.loop.start(0);
   }
 
   /** onModuleDestroy, not onApplicationShutdown: it runs before the database connections are closed. */
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
     // A pass in flight finishes its batch (or rolls it back): either way no entry is half-linked.
-    await this.running;
+    await this.loop.stop();
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.pass().finally(() => {
-        this.running = undefined;
-        this.schedule(CHAIN_INTERVAL_MS);
-      });
-    }, delayMs);
-    this.timer.unref();
-  }
-
-  private async pass(): Promise<void> {
+  private async pass(): Promise<number> {
     try {
       await this.chainer.chainAll(MAX_BATCHES_PER_CHAIN);
     } catch (error) {
       // PostgreSQL down or a connection lost: the entries stay pending and the next pass retries.
       this.logger.warn(`audit chaining pass failed: ${String(error)}`);
     }
+    return CHAIN_INTERVAL_MS;
   }
 }
