@@ -73,12 +73,4 @@ export class CustomerExportRepository {
     if (q) qb.andWhere(`c.search LIKE :q ESCAPE '\\'`, { q: `%${escapeLike(q.toLowerCase())}%` });
     return applyKeysetPage(qb, page).getRawMany<ExportedCustomer>();
   }
-
-  async departmentPath(organizationId: string, departmentId: string): Promise<string | null> {
-    const rows = await this.dataSource.query<{ path: string }[]>(
-      'SELECT path FROM departments WHERE id = $1 AND organization_id = $2',
-      [departmentId, organizationId],
-    );
-    return rows[0]?.path ?? null;
-  }
 }

@@ -57,7 +57,7 @@ export class CustomerExportService {
       q: query.q,
     };
     if (query.departmentId) {
-      filter.departmentPath = await this.repository.departmentPath(caller.organizationId, query.departmentId);
+      filter.departmentPath = await this.permissions.departmentPath(caller.organizationId, query.departmentId);
     }
     const page: KeysetPageOptions = { ...EXPORT_ORDER, limit: CUSTOMER_EXPORT_BATCH_SIZE };
     // The first batch is read before the response starts, so a failing query is still a problem document.

@@ -262,15 +262,6 @@ export class CustomersRepository {
     return stored;
   }
 
-  /** The department's materialized path, or null when the organization has no such department. */
-  async departmentPath(organizationId: string, departmentId: string): Promise<string | null> {
-    const rows = await this.customers.query<{ path: string }[]>(
-      'SELECT path FROM departments WHERE id = $1 AND organization_id = $2',
-      [departmentId, organizationId],
-    );
-    return rows[0]?.path ?? null;
-  }
-
   async userExists(organizationId: string, userId: string, manager?: EntityManager): Promise<boolean> {
     const rows = await this.repo(manager).query<unknown[]>(
       'SELECT 1 FROM users WHERE id = $1 AND organization_id = $2',

@@ -262,7 +262,7 @@ export class CustomersService {
       throw new ValidationException([{ field: 'createdTo', message: 'createdTo must not be before createdFrom' }]);
     }
     if (query.departmentId)
-      filters.departmentPath = await this.repository.departmentPath(caller.organizationId, query.departmentId);
+      filters.departmentPath = await this.permissions.departmentPath(caller.organizationId, query.departmentId);
     return filters;
   }
 

@@ -94,14 +94,6 @@ export class MediaRepository {
     return rows.map((row) => row.id);
   }
 
-  async departmentPath(organizationId: string, departmentId: string): Promise<string | null> {
-    const rows = await this.media.query<{ path: string }[]>(
-      'SELECT path FROM departments WHERE organization_id = $1 AND id = $2',
-      [organizationId, departmentId],
-    );
-    return rows[0]?.path ?? null;
-  }
-
   async insertUpload(upload: MediaUpload, manager?: EntityManager): Promise<void> {
     await (manager ?? this.media.manager).getRepository(MediaUpload).insert(upload);
   }

@@ -82,7 +82,7 @@ export class MediaService {
       scanStatuses: query.scanStatus,
     };
     if (query.departmentId !== undefined)
-      filters.departmentPath = await this.repository.departmentPath(caller.organizationId, query.departmentId);
+      filters.departmentPath = await this.permissions.departmentPath(caller.organizationId, query.departmentId);
     const scope = await this.permissions.readableDepartments(caller, 'media:read');
     const request = this.paginator.resolve(query, MEDIA_LIST);
     const readable = this.permissions.readableCondition(scope, 'm.department_id');

@@ -160,15 +160,6 @@ export class PostsRepository {
     return stored;
   }
 
-  /** The department's materialized path, or null when the organization has no such department. */
-  async departmentPath(organizationId: string, departmentId: string): Promise<string | null> {
-    const rows = await this.posts.query<{ path: string }[]>(
-      'SELECT path FROM departments WHERE id = $1 AND organization_id = $2',
-      [departmentId, organizationId],
-    );
-    return rows[0]?.path ?? null;
-  }
-
   async organizationIdBySlug(slug: string): Promise<string | null> {
     const rows = await this.posts.query<{ id: string }[]>('SELECT id FROM organizations WHERE slug = $1', [slug]);
     return rows[0]?.id ?? null;

@@ -328,7 +328,7 @@ export class PostsService {
       ]);
     }
     if (query.departmentId)
-      filters.departmentPath = await this.repository.departmentPath(caller.organizationId, query.departmentId);
+      filters.departmentPath = await this.permissions.departmentPath(caller.organizationId, query.departmentId);
     return filters;
   }
 

@@ -89,13 +89,4 @@ export class UsersAdminRepository {
     );
     return rows.length > 0;
   }
-
-  /** The department's materialized path, or null when the organization has no such department. */
-  async departmentPath(organizationId: string, departmentId: string): Promise<string | null> {
-    const rows = await this.users.query<{ path: string }[]>(
-      'SELECT path FROM departments WHERE id = $1 AND organization_id = $2',
-      [departmentId, organizationId],
-    );
-    return rows[0]?.path ?? null;
-  }
 }

@@ -45,7 +45,7 @@ export class UsersAdminService {
     const scope = await this.permissions.readableDepartments(caller, 'users:read');
     const filters: UserListFilters = { statuses: query.status, roleId: query.roleId, q: query.q };
     if (query.departmentId)
-      filters.departmentPath = await this.repository.departmentPath(caller.organizationId, query.departmentId);
+      filters.departmentPath = await this.permissions.departmentPath(caller.organizationId, query.departmentId);
     const rows = await this.repository.list(caller.organizationId, scope, filters, request);
     return mapPage(this.paginator.page(rows, request), (user) => UserDto.from(user));
   }

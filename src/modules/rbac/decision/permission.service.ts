@@ -101,7 +101,8 @@ export class PermissionService {
     };
   }
 
-  private async departmentPath(organizationId: string, departmentId: string): Promise<string | null> {
+  /** The department's materialized path, or null when the organization has no such department. */
+  async departmentPath(organizationId: string, departmentId: string): Promise<string | null> {
     const rows: { path: string }[] = await this.dataSource.query(
       'SELECT path FROM departments WHERE id = $1 AND organization_id = $2',
       [departmentId, organizationId],
