@@ -7,6 +7,7 @@ import { TransactionRunner } from '../../core/database/transaction.runner';
 import { JobOutbox } from '../../core/queue/job-outbox';
 import { QueueName } from '../../core/queue/queue-names';
 import { REDIS } from '../../core/redis/redis.module';
+import { RedisScript } from '../../core/redis/redis-script';
 import { PostSchedulingPort } from './post-scheduling.port';
 import { publishJobId, type PostsJobs } from './posts.jobs';
 
@@ -18,7 +19,7 @@ const POINTER_MARGIN_MS = 7 * 24 * 3600 * 1000;
  * one post can run in either order; without the version check the older change's callback would remove the
  * newer change's job (left to the sweep). ARGV[1] is the new job id, or '' to only drop the pointer.
  */
-const MOVE_POINTER = `
+const MOVE_POINTER = new RedisScript(`
 local current = redis.call('GET', KEYS[1])
 if current then
   local version = tonumber(string.match(current, '-v(%d+)$'))
@@ -26,7 +27,7 @@ if current then
 end
 if ARGV[1] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3]) end
 return current
-`;
+`);
 
 type SchedulablePost = Parameters<PostSchedulingPort['schedule']>[0];
 
@@ -72,14 +73,8 @@ export class PostScheduler extends PostSchedulingPort {
   }
 
   private async movePointer(postId: string, version: number, jobId: string, ttlMs: number): Promise<void> {
-    const previous = (await this.redis.eval(
-      MOVE_POINTER,
-      1,
-      this.pointerKey(postId),
-      jobId,
-      String(version),
-      String(ttlMs),
-    )) as string | null;
+    const previous = (await MOVE_POINTER.run(this.redis, [this.pointerKey(postId)], [jobId, version, ttlMs])) as
+      string | null;
     // remove() refuses a job that is running (locked): that one will find the version changed.
     if (previous && previous !== jobId) await this.queue.remove(previous);
   }
