@@ -3,6 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { currentContext } from '../../core/context/request-context';
 import { TransactionRunner } from '../../core/database/transaction.runner';
 import { uuidv7 } from '../../core/database/uuidv7';
+import { appendAuditEntry } from './audit-append.statement';
 import { diffChanges, redactSecrets, type AuditChanges } from './audit-changes';
 import type { AuditLog, AuditOutcome } from './audit-log.entity';
 
@@ -143,31 +144,7 @@ export class AuditService {
       details: entry.details ? redactSecrets(entry.details) : null,
       chainKey: entry.organizationId ?? 'global',
     };
-    // One round trip for both rows; the queue row is what AuditChainer finds pending entries by.
-    await m.query(
-      `WITH entry AS (
-         INSERT INTO audit_logs (id, occurred_at, organization_id, actor_id, action, resource_type, resource_id,
-           outcome, ip, user_agent, request_id, changes, details, chain_key)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-       )
-       INSERT INTO audit_pending (chain_key, occurred_at, entry_id) VALUES ($14, $2, $1)`,
-      [
-        row.id,
-        row.occurredAt,
-        row.organizationId,
-        row.actorId,
-        row.action,
-        row.resourceType,
-        row.resourceId,
-        row.outcome,
-        row.ip,
-        row.userAgent,
-        row.requestId,
-        row.changes === null ? null : JSON.stringify(row.changes),
-        row.details === null ? null : JSON.stringify(row.details),
-        row.chainKey,
-      ],
-    );
+    await appendAuditEntry(m, row);
     return row;
   }
 }
