@@ -146,13 +146,10 @@ describe('Audit log partitions', () => {
         idColumn: 'a.id',
         after,
       };
-      const [sql, parameters] = app
-        .get(AuditLogRepository)
-        .listQuery(owner.organizationId, filter, page)
-        .getQueryAndParameters();
+      const { text, values } = app.get(AuditLogRepository).listStatement(owner.organizationId, filter, page);
       const [{ 'QUERY PLAN': plan }] = await db.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
-        `EXPLAIN (FORMAT JSON) ${sql}`,
-        parameters,
+        `EXPLAIN (FORMAT JSON) ${text}`,
+        values,
       );
       // The audit_logs partitions it reads; each entry's link (audit_chain_links) is joined by entry id.
       return [...new Set(relationsOf(plan[0].Plan))].filter((relation) => relation.startsWith('audit_logs'));
