@@ -18,6 +18,16 @@ describe('diffChanges', () => {
       after: { passwordHash: REDACTED },
     });
   });
+
+  it('should record every field, JSON-safe and redacted, when the resource was created or deleted', () => {
+    const after = { id: 'x', at: new Date('2026-01-02T03:04:05.678Z'), skip: undefined, empty: null, token: 't' };
+    const expected = { id: 'x', at: '2026-01-02T03:04:05.678Z', empty: null, token: REDACTED };
+    expect(diffChanges(null, after)).toEqual({ before: {}, after: expected });
+    expect(diffChanges(after, undefined)).toEqual({ before: expected, after: {} });
+    expect(Object.keys(diffChanges(null, after)?.after ?? {})).toEqual(['id', 'at', 'empty', 'token']);
+    expect(diffChanges(null, {})).toBeNull();
+    expect(diffChanges(null, { skip: undefined })).toBeNull();
+  });
 });
 
 describe('redactSecrets', () => {

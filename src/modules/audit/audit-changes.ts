@@ -58,8 +58,10 @@ export function diffChanges(
   const next = (toJson(after ?? {}) ?? {}) as Record<string, unknown>;
   const changes: AuditChanges = { before: {}, after: {} };
   let changed = false;
+  // A created or deleted resource (one side empty): every key differs, no need to compare canonical forms.
+  const oneSided = before == null || after == null;
   for (const key of new Set([...Object.keys(old), ...Object.keys(next)])) {
-    if (JSON.stringify(canonical(old[key])) === JSON.stringify(canonical(next[key]))) continue;
+    if (!oneSided && JSON.stringify(canonical(old[key])) === JSON.stringify(canonical(next[key]))) continue;
     changed = true;
     if (key in old) changes.before[key] = isSecretKey(key) ? REDACTED : redact(old[key]);
     if (key in next) changes.after[key] = isSecretKey(key) ? REDACTED : redact(next[key]);
