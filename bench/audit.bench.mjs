@@ -5,12 +5,15 @@
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { benchEnv, load as loadRoute, startServer, withDatabase, writeResult } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 require('ts-node').register({ transpileOnly: true });
 const { Client } = require('pg');
 const { AuditLogs1764468000000 } = require('../migrations/1764468000000-audit-logs.ts');
+const { AUDIT_APPEND_SQL, AUDIT_APPEND_STATEMENT } = require('../src/modules/audit/audit-append.statement.ts');
+const { uuidv7 } = require('../src/core/database/uuidv7.ts');
 
 const ROWS = Number(process.env.BENCH_AUDIT_ROWS ?? 1_000_000);
 const DURATION = Number(process.env.BENCH_DURATION ?? 6);
@@ -122,6 +125,125 @@ async function dayQueries(db, table) {
   return results;
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (null where there is no /proc). */
+function cpuSecondsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The floor of the audited write in SQL alone: 10 bare pg clients run the statements /bench/write and
+ * /bench/write-audited send, as TypeORM's transaction sends them (START TRANSACTION, SET TRANSACTION ISOLATION
+ * LEVEL, the INSERT, COMMIT: one round trip each), without and with the audit entry's statement, as the
+ * unnamed statement the service used to send (parsed and planned every time) and as the named prepared
+ * statement it sends now; and with a `SELECT 1` in its place, the cost of the round trip alone. No Nest, no
+ * TypeORM, no HTTP: what is left of the ratio is PostgreSQL's own work and one more round trip. Reports
+ * transactions/s, the server's CPU per transaction (the 10 backends, from /proc) and this client's.
+ */
+async function statementFloor(url) {
+  const probe = await connect(url);
+  const [user] = (await probe.query('SELECT id, organization_id FROM users LIMIT 1')).rows;
+  await probe.end();
+  const clients = await Promise.all(Array.from({ length: 10 }, () => connect(url)));
+  const pids = await Promise.all(
+    clients.map(async (c) => (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid),
+  );
+  const write = (client) =>
+    client.query('INSERT INTO bench_writes (id, organization_id, actor_id, note) VALUES ($1, $2, $3, $4)', [
+      uuidv7(),
+      user.organization_id,
+      user.id,
+      'bench',
+    ]);
+  const entryValues = () => {
+    const now = new Date();
+    const id = uuidv7(now.getTime());
+    return [
+      id,
+      now,
+      user.organization_id,
+      user.id,
+      'bench.write',
+      'bench',
+      uuidv7(),
+      'success',
+      '127.0.0.1',
+      'autocannon',
+      randomBytes(8).toString('hex'),
+      JSON.stringify({ before: {}, after: { id, note: 'bench' } }),
+      null,
+      user.organization_id,
+    ];
+  };
+  const variants = {
+    plain: async () => {},
+    // One more round trip that does nothing: the share of the cost that is the round trip itself.
+    roundTrip: (client) => client.query({ name: 'bench_floor_noop', text: 'SELECT 1', values: [] }),
+    unnamed: (client) => client.query(AUDIT_APPEND_SQL, entryValues()),
+    prepared: (client) => client.query({ name: AUDIT_APPEND_STATEMENT, text: AUDIT_APPEND_SQL, values: entryValues() }),
+  };
+  const run = async (audit, seconds) => {
+    const cpuBefore = pids.map(cpuSecondsOf);
+    const clientCpuBefore = process.cpuUsage();
+    const deadline = performance.now() + seconds * 1000;
+    const start = performance.now();
+    let transactions = 0;
+    await Promise.all(
+      clients.map(async (client) => {
+        while (performance.now() < deadline) {
+          await client.query('START TRANSACTION');
+          await client.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+          await write(client);
+          await audit(client);
+          await client.query('COMMIT');
+          transactions++;
+        }
+      }),
+    );
+    const elapsed = (performance.now() - start) / 1000;
+    const serverCpu = pids.map(cpuSecondsOf).reduce((sum, after, i) => sum + after - cpuBefore[i], 0);
+    const { user, system } = process.cpuUsage(clientCpuBefore);
+    return {
+      tps: transactions / elapsed,
+      serverCpuMsPerTx: (serverCpu * 1000) / transactions,
+      clientCpuMsPerTx: (user + system) / 1000 / transactions,
+    };
+  };
+  try {
+    for (const audit of Object.values(variants)) await run(audit, 1);
+    const rounds = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
+    for (let round = 0; round < 2; round++) {
+      const order = round % 2 === 0 ? Object.keys(variants) : Object.keys(variants).reverse();
+      for (const name of order) rounds[name].push(await run(variants[name], DURATION));
+    }
+    const mean = (list, key) => list.reduce((sum, r) => sum + r[key], 0) / list.length;
+    const result = Object.fromEntries(
+      Object.entries(rounds).map(([name, list]) => [
+        name,
+        {
+          tps: Math.round(mean(list, 'tps')),
+          serverCpuMsPerTx: Number(mean(list, 'serverCpuMsPerTx').toFixed(3)),
+          clientCpuMsPerTx: Number(mean(list, 'clientCpuMsPerTx').toFixed(3)),
+        },
+      ]),
+    );
+    return {
+      ...result,
+      ratios: {
+        roundTripVsPlain: result.roundTrip.tps / result.plain.tps,
+        unnamedVsPlain: result.unnamed.tps / result.plain.tps,
+        preparedVsPlain: result.prepared.tps / result.plain.tps,
+      },
+    };
+  } finally {
+    await Promise.all(clients.map((client) => client.end()));
+  }
+}
+
 /** The same trivial mutation through the real API, with and without the audit interceptor. */
 async function requestOverhead() {
   return withDatabase('atrium_bench_audit_api', async (databaseUrl) => {
@@ -150,7 +272,9 @@ async function requestOverhead() {
       await loadRoute({ ...route('mutate-audited'), duration: 2 });
       const plain = await loadRoute({ ...route('mutate'), duration: DURATION });
       const audited = await loadRoute({ ...route('mutate-audited'), duration: DURATION });
-      return { plain, audited, ratio: audited.reqPerSec / plain.reqPerSec };
+      // The API is idle now; the SQL floor runs against the same database (its bench_writes table included).
+      const floor = await statementFloor(databaseUrl);
+      return { plain, audited, ratio: audited.reqPerSec / plain.reqPerSec, floor };
     } finally {
       child.kill('SIGTERM');
     }

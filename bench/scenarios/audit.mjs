@@ -131,6 +131,7 @@ export async function auditInsertScenario(ctx) {
     BENCH_DURATION: String(ctx.mode === 'quick' ? 2 : 6),
   });
   const { insert, ratios, requestPath } = result;
+  const { floor } = requestPath;
   return [
     ctx.row({
       id: 'audit-insert-partitioned',
@@ -156,6 +157,25 @@ export async function auditInsertScenario(ctx) {
       target: '≥ 0.9×',
       pass: requestPath.ratio >= 0.9,
       informational: true,
+    }),
+    // The limit of the audited-write row in SQL alone: the same statements from 10 bare pg clients.
+    ctx.row({
+      id: 'audit-request-cost-sql-floor',
+      group: 'Audit',
+      scenario:
+        'Floor of the audited write, SQL only: 10 bare pg clients, START/SET ISOLATION/INSERT/COMMIT with vs without the audit statement (named prepared); bench/audit.bench.mjs',
+      app: { rps: floor.prepared.tps },
+      baseline: { rps: floor.plain.tps },
+      appLabel: 'with entry tx/s',
+      baselineLabel: 'without tx/s',
+      ratio: floor.ratios.preparedVsPlain,
+      target: '≥ 0.9×',
+      pass: floor.ratios.preparedVsPlain >= 0.9,
+      informational: true,
+      note:
+        `server CPU/tx ${floor.plain.serverCpuMsPerTx} → ${floor.prepared.serverCpuMsPerTx} ms (unnamed statement ` +
+        `${floor.unnamed.serverCpuMsPerTx} ms, ratio ${floor.ratios.unnamedVsPlain.toFixed(2)}×); a SELECT 1 instead: ` +
+        `${floor.ratios.roundTripVsPlain.toFixed(2)}×`,
     }),
   ];
 }

@@ -54,8 +54,8 @@ export function diffChanges(
   before: Record<string, unknown> | null | undefined,
   after: Record<string, unknown> | null | undefined,
 ): AuditChanges | null {
-  const old = (toJson(before ?? {}) ?? {}) as Record<string, unknown>;
-  const next = (toJson(after ?? {}) ?? {}) as Record<string, unknown>;
+  const old = (before == null ? {} : (toJson(before) ?? {})) as Record<string, unknown>;
+  const next = (after == null ? {} : (toJson(after) ?? {})) as Record<string, unknown>;
   const changes: AuditChanges = { before: {}, after: {} };
   let changed = false;
   // A created or deleted resource (one side empty): every key differs, no need to compare canonical forms.
