@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, QueryFailedError, type EntityManager } from 'typeorm';
+import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { TransactionRunner } from '../src/core/database/transaction.runner';
 import { createTestApp } from './helpers/test-app';
 
@@ -237,6 +238,56 @@ describe(TransactionRunner.name, () => {
       const work = jest.fn(() => Promise.reject(new Error('not retryable')));
       await expect(runner.run(work, { isolation: 'SERIALIZABLE', retries: 3 })).rejects.toThrow('not retryable');
       expect(work).toHaveBeenCalledTimes(1);
+    });
+  });
+  describe('isolation', () => {
+    /** The SQL the query runners send while `work` runs (recorded on the way through, still executed). */
+    async function statementsOf(work: () => Promise<unknown>): Promise<string[]> {
+      const spy = jest.spyOn(PostgresQueryRunner.prototype, 'query');
+      try {
+        await work();
+        return spy.mock.calls.map(([sql]) => sql);
+      } finally {
+        spy.mockRestore();
+      }
+    }
+
+    it('should start a READ COMMITTED transaction with one statement: the session default is pinned by the connection', async () => {
+      const label = randomUUID();
+      let level: string | undefined;
+      const sent = await statementsOf(() =>
+        runner.run(async (manager) => {
+          await insert(manager, label, 1);
+          [{ transaction_isolation: level }] =
+            await manager.query<{ transaction_isolation: string }[]>('SHOW transaction_isolation');
+        }),
+      );
+      expect(level).toBe('read committed');
+      expect(sent[0]).toBe('START TRANSACTION');
+      expect(sent.some((sql) => sql.startsWith('SET TRANSACTION'))).toBe(false);
+      expect(await committedValues(label)).toEqual([1]);
+    });
+
+    it('should set a stricter level when one is asked for', async () => {
+      let level: string | undefined;
+      const sent = await statementsOf(() =>
+        runner.run(
+          async (manager) => {
+            [{ transaction_isolation: level }] =
+              await manager.query<{ transaction_isolation: string }[]>('SHOW transaction_isolation');
+          },
+          { isolation: 'SERIALIZABLE' },
+        ),
+      );
+      expect(level).toBe('serializable');
+      expect(sent.slice(0, 2)).toEqual(['START TRANSACTION', 'SET TRANSACTION ISOLATION LEVEL SERIALIZABLE']);
+    });
+
+    it('should take the default from the connection, not from a database or role setting', async () => {
+      const [setting] = await dataSource.query<{ setting: string; source: string }[]>(
+        "SELECT setting, source FROM pg_settings WHERE name = 'default_transaction_isolation'",
+      );
+      expect(setting).toEqual({ setting: 'read committed', source: 'client' });
     });
   });
 });

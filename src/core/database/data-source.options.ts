@@ -4,6 +4,7 @@ import type { DataSourceOptions } from 'typeorm';
 import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
 import type { AppConfig } from '../../config/app.config';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
+import { DEFAULT_ISOLATION } from './transaction.runner';
 import { TypeOrmLogger } from './typeorm-logger';
 
 // Compiled code loads dist/migrations/*.js; ts-jest and ts-node load migrations/*.ts.
@@ -38,6 +39,10 @@ export function dataSourceOptions(config: AppConfig, applicationName: string): D
       max: config.db.poolSize,
       statement_timeout: config.db.statementTimeoutMs || undefined,
       application_name: applicationName,
+      // Pins the session default, so a transaction at READ COMMITTED is one START TRANSACTION instead of a second
+      // round trip for SET TRANSACTION ISOLATION LEVEL (TransactionRunner relies on it), whatever a database or
+      // role default says.
+      options: `-c default_transaction_isolation=${DEFAULT_ISOLATION.toLowerCase().replace(' ', '\\ ')}`,
       // Bounds both waits for a connection: a new one (PostgreSQL unreachable) and a free one from a full pool
       // (pg-pool queues checkouts without limit otherwise). The query then fails and the problem filter answers
       // 503 database-unavailable instead of holding the request until HTTP_TIMEOUT_MS.

@@ -15,6 +15,9 @@ export interface TransactionOptions {
   retries?: number;
 }
 
+/** Every connection's session default (see dataSourceOptions), so starting a transaction at it needs no SET. */
+export const DEFAULT_ISOLATION: IsolationLevel = 'READ COMMITTED';
+
 // 40001 serialization_failure, 40P01 deadlock_detected: safe to retry the whole transaction.
 const RETRYABLE = new Set(['40001', '40P01']);
 
@@ -41,10 +44,14 @@ export class TransactionRunner {
     for (let attempt = 0; ; attempt++) {
       const tx: ActiveTransaction = { manager: this.dataSource.manager, afterCommit: [] };
       try {
-        const result = await this.dataSource.transaction(options.isolation ?? 'READ COMMITTED', (manager) => {
+        const inTransaction = (manager: EntityManager): Promise<T> => {
           tx.manager = manager;
           return this.storage.run(tx, () => work(manager));
-        });
+        };
+        const isolation = options.isolation ?? DEFAULT_ISOLATION;
+        const result = await (isolation === DEFAULT_ISOLATION
+          ? this.dataSource.transaction(inTransaction)
+          : this.dataSource.transaction(isolation, inTransaction));
         await this.runAfterCommit(tx);
         return result;
       } catch (error) {

@@ -68,9 +68,9 @@ export class AuditChainer {
     return linked;
   }
 
-  /** One transaction: up to `limit` pending entries of the chain linked after its head. */
+  /** One transaction (READ COMMITTED, the connections' default): up to `limit` pending entries linked after the head. */
   chainBatch(chainKey: string, limit: number): Promise<number> {
-    return this.dataSource.transaction('READ COMMITTED', async (m) => {
+    return this.dataSource.transaction(async (m) => {
       // Creates the head if missing and locks it (DO UPDATE takes the row lock) until commit.
       const [head] = await m.query<ChainHead[]>(
         `INSERT INTO audit_chain_heads (chain_key, seq, hash) VALUES ($1, 0, '')

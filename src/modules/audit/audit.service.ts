@@ -87,7 +87,7 @@ export class AuditService {
    * to fail and roll its transaction back.
    */
   recordDetached(entry: AuditEntry): Promise<AuditLog> {
-    return this.dataSource.transaction('READ COMMITTED', (m) => this.append(entry, m));
+    return this.dataSource.transaction((m) => this.append(entry, m));
   }
 
   /**
