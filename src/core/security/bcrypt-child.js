@@ -14,6 +14,10 @@ const { setPriority } = require('node:os');
 // kernel closes the socket either way) there is nobody left to answer.
 process.on('disconnect', () => process.exit(0));
 if (!process.connected) process.exit(0);
+// Nor end before it: a service manager that signals every process of the service at once (systemd's default
+// KillMode=control-group) would otherwise fail the logins the API is still finishing during its graceful
+// shutdown and have it start a replacement. The API's shutdown closes the channel after its last request.
+for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => undefined);
 process.title = 'atrium-bcrypt';
 
 const niceness = Number(process.argv[2]);

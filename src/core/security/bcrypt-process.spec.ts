@@ -127,6 +127,18 @@ describe(BcryptProcess.name, () => {
     if (hasChrt) expect(new Set(threadPolicies(replacement))).toEqual(new Set([SCHED_IDLE]));
   });
 
+  it('should outlast a SIGTERM or SIGINT sent to every process of the service, and end with the channel', async () => {
+    const bcryptProcess = await started(1, 19);
+    const pid = pidOf(bcryptProcess);
+    const hash = await bcrypt.hash('pre-hashed secret', 4);
+    process.kill(pid, 'SIGTERM');
+    process.kill(pid, 'SIGINT');
+    await expect(bcryptProcess.compare('pre-hashed secret', hash)).resolves.toBe(true);
+    expect(pidOf(bcryptProcess)).toBe(pid);
+    await bcryptProcess.close();
+    expect(alive(pid)).toBe(false);
+  });
+
   it('should end the process when closed, and reject calls in flight and after', async () => {
     const bcryptProcess = await started(2, 19);
     const pid = pidOf(bcryptProcess);
