@@ -26,7 +26,7 @@ export const authEnv = {
     min: 0,
     max: 19,
     description:
-      "Niceness of the bcrypt process (Linux: its own session's autogroup and every thread; at 19 also SCHED_IDLE via chrt; 0 = normal priority): at 19 a login flood takes only the CPU that request handling, PostgreSQL and other processes leave over (none while they keep every core busy); a lower value keeps logins a share",
+      "Niceness of the bcrypt process (Linux: its own session's autogroup and every thread; 0 = normal priority): at 19 a login flood takes only the CPU that request handling, PostgreSQL and other processes leave over",
   }),
   BCRYPT_QUEUE_MAX: int({
     default: '32',

@@ -1,6 +1,5 @@
 'use strict';
 // PasswordHasher's bcrypt process (started by bcrypt-process.ts with `detached: true`: a session of its own).
-// At niceness 19 it is started under SCHED_IDLE by chrt (bcrypt-process.ts), which every thread inherits.
 // Plain CommonJS so the same file runs under ts-node/jest (from src/) and from the build (tsc copies it to
 // dist/ with allowJs), without a TypeScript loader.
 //
@@ -68,16 +67,12 @@ function readOr(path, fallback) {
   }
 }
 
-const POLICIES = { 0: 'normal', 5: 'idle' };
-
-/** Fields 19 and 41 of /proc/self/task/<tid>/stat: nice value and scheduling policy (the name may hold spaces). */
+/** Field 19 of /proc/self/task/<tid>/stat: the thread's nice value (the name field may hold spaces). */
 function threads() {
   return readdirSync('/proc/self/task').flatMap((name) => {
     const stat = readOr(`/proc/self/task/${name}/stat`, '');
     if (!stat) return [];
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const policy = POLICIES[Number(fields[41 - 3])] ?? 'other';
-    return [{ tid: Number(name), niceness: Number(fields[19 - 3]), policy }];
+    return [{ tid: Number(name), niceness: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19 - 3]) }];
   });
 }
 

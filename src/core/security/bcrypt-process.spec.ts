@@ -15,12 +15,6 @@ const niceOf = (path: string): number => Number(statOf(path)[19 - 3]);
 /** Every thread of the process with its nice value, read from /proc rather than from what the child said. */
 const threadNices = (pid: number): number[] =>
   readdirSync(`/proc/${pid}/task`).map((tid) => niceOf(`/proc/${pid}/task/${tid}`));
-/** Every thread's scheduling policy (field 41): 0 SCHED_OTHER, 5 SCHED_IDLE. */
-const threadPolicies = (pid: number): number[] =>
-  readdirSync(`/proc/${pid}/task`).map((tid) => Number(statOf(`/proc/${pid}/task/${tid}`)[41 - 3]));
-const SCHED_OTHER = 0;
-const SCHED_IDLE = 5;
-const hasChrt = existsSync('/usr/bin/chrt') || existsSync('/bin/chrt');
 /** Running (a zombie nobody reaped yet has exited). */
 const alive = (pid: number): boolean => existsSync(`/proc/${pid}/stat`) && statOf(`/proc/${pid}`)[0] !== 'Z';
 const hasAutogroups = existsSync('/proc/self/autogroup');
@@ -34,8 +28,8 @@ async function until(condition: () => boolean, what: string, ms = 5000): Promise
 
 describe(BcryptProcess.name, () => {
   const open: BcryptProcess[] = [];
-  const started = async (size: number, niceness: number, chrt?: string | null): Promise<BcryptProcess> => {
-    const bcryptProcess = new BcryptProcess({ size, niceness, respawnDelayMs: 50, chrt });
+  const started = async (size: number, niceness: number): Promise<BcryptProcess> => {
+    const bcryptProcess = new BcryptProcess({ size, niceness, respawnDelayMs: 50 });
     open.push(bcryptProcess);
     await bcryptProcess.start();
     return bcryptProcess;
@@ -66,32 +60,15 @@ describe(BcryptProcess.name, () => {
     expect(new Set(nices)).toEqual(new Set([19]));
     expect(bcryptProcess.info?.threads.map((thread) => thread.niceness)).toEqual(nices.map(() => 19));
     expect(bcryptProcess.info?.problems).toEqual([]);
-    // At 19, also SCHED_IDLE: preempted as soon as anything else wakes up.
-    if (hasChrt) expect(new Set(threadPolicies(pid))).toEqual(new Set([SCHED_IDLE]));
     // This process is left alone.
     expect(getPriority()).toBe(before);
     if (hasAutogroups) expect(readFileSync('/proc/self/autogroup', 'utf8')).toMatch(/ nice 0\n$/);
-  });
-
-  it('should keep the niceness without SCHED_IDLE when chrt is missing or refused, or the niceness is below 19', async () => {
-    for (const [niceness, chrt] of [
-      [19, null],
-      [19, '/bin/false'],
-      [18, undefined],
-    ] as const) {
-      const pid = pidOf(await started(1, niceness, chrt));
-      expect(new Set(threadNices(pid))).toEqual(new Set([niceness]));
-      expect(new Set(threadPolicies(pid))).toEqual(new Set([SCHED_OTHER]));
-      if (hasAutogroups)
-        expect(readFileSync(`/proc/${pid}/autogroup`, 'utf8')).toMatch(new RegExp(` nice ${niceness}\n$`));
-    }
   });
 
   it('should leave its priority alone when the niceness is 0', async () => {
     const bcryptProcess = await started(1, 0);
     const pid = pidOf(bcryptProcess);
     expect(new Set(threadNices(pid))).toEqual(new Set([getPriority()]));
-    expect(new Set(threadPolicies(pid))).toEqual(new Set([SCHED_OTHER]));
     if (hasAutogroups) expect(readFileSync(`/proc/${pid}/autogroup`, 'utf8')).toMatch(/ nice 0\n$/);
   });
 
@@ -124,7 +101,6 @@ describe(BcryptProcess.name, () => {
     expect(replacement).not.toBe(victim);
     expect(sessionOf(replacement)).toBe(replacement);
     expect(new Set(threadNices(replacement))).toEqual(new Set([19]));
-    if (hasChrt) expect(new Set(threadPolicies(replacement))).toEqual(new Set([SCHED_IDLE]));
   });
 
   it('should outlast a SIGTERM or SIGINT sent to every process of the service, and end with the channel', async () => {

@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 
 /** Plain JS beside this file, in src/ and in the build alike (tsconfig.build.json copies it with allowJs). */
@@ -11,8 +10,8 @@ export interface BcryptProcessInfo {
   pid: number;
   /** Its /proc/<pid>/autogroup line once lowered, e.g. `/autogroup-42 nice 19`; absent without autogroups. */
   autogroup?: string;
-  /** Every thread of the process (libuv's pool included) with its nice value and policy, on Linux. */
-  threads: { tid: number; niceness: number; policy: 'normal' | 'idle' | 'other' }[];
+  /** Every thread of the process (libuv's pool included) with its nice value, on Linux. */
+  threads: { tid: number; niceness: number }[];
   /** What could not be lowered, and why: the autogroup where there is none, threads where nice is refused. */
   problems: string[];
 }
@@ -28,11 +27,6 @@ export interface BcryptProcessOptions {
   niceness: number;
   /** The child script (tests substitute a broken one). */
   script?: string;
-  /**
-   * util-linux's chrt, to start the process under SCHED_IDLE when the niceness is 19; null: never. By default
-   * /usr/bin/chrt or /bin/chrt, if it works here (a container's seccomp profile may refuse the policy).
-   */
-  chrt?: string | null;
   /** Wait before replacing a process that died before it was ready, so a broken start cannot spin. */
   respawnDelayMs?: number;
   /** How long close() lets the process exit after its channel closes before it is killed. */
@@ -79,8 +73,6 @@ export class BcryptProcess {
   /** Why the last process failed to start, while its replacement waits for respawnDelayMs. */
   private startError?: BcryptProcessError;
   private warned = false;
-  /** The chrt that starts the process under SCHED_IDLE, null when not (checked once, on the first start). */
-  private idleVia?: string | null;
 
   constructor(private readonly options: BcryptProcessOptions) {
     if (!Number.isInteger(options.size) || options.size < 1) throw new RangeError('size must be at least 1');
@@ -149,16 +141,14 @@ export class BcryptProcess {
   }
 
   private spawn(): Child {
-    const script = this.options.script ?? SCRIPT;
-    const args = [script, String(this.options.niceness)];
-    const chrt = this.chrt();
-    const proc = spawn(chrt ?? process.execPath, chrt ? ['--idle', '0', process.execPath, ...args] : args, {
+    const proc = fork(this.options.script ?? SCRIPT, [String(this.options.niceness)], {
       // setsid(): a session, hence an autogroup, of its own; also out of the API's process group, so a ^C
       // meant for the API does not reach it (it exits when the API does, through the channel).
       detached: true,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // Nothing of the API's environment (secrets included) but the pool size; no inherited flags either.
       env: { UV_THREADPOOL_SIZE: String(this.options.size) },
+      execArgv: [],
       serialization: 'json',
     });
     let settle!: { resolve: () => void; reject: (error: Error) => void };
@@ -238,22 +228,6 @@ export class BcryptProcess {
     clearTimeout(timer);
   }
 
-  /**
-   * At niceness 19 the process also runs under SCHED_IDLE (set by chrt before node starts, so every thread
-   * inherits it): the kernel then preempts a bcrypt thread as soon as any other task wakes up, instead of at
-   * the end of its time slice, whatever the autogroups. Without a working chrt, nice and autogroup alone.
-   */
-  private chrt(): string | null {
-    if (this.idleVia !== undefined) return this.idleVia;
-    if (this.options.niceness < 19 || process.platform !== 'linux') return (this.idleVia = null);
-    const found =
-      this.options.chrt !== undefined
-        ? this.options.chrt
-        : ['/usr/bin/chrt', '/bin/chrt'].find((path) => existsSync(path));
-    const works = found && spawnSync(found, ['--idle', '0', found, '--version'], { stdio: 'ignore' }).status === 0;
-    return (this.idleVia = works ? found : null);
-  }
-
   /** Keeps this process alive while calls are in flight, and lets it exit when the child is idle. */
   private hold(child: Child, busy: boolean): void {
     if (busy) {
@@ -270,15 +244,11 @@ export class BcryptProcess {
   }
 
   private checkPriority(info: BcryptProcessInfo): void {
-    const problems = [...info.problems];
-    if (this.options.niceness === 19 && info.threads.some((thread) => thread.policy !== 'idle')) {
-      problems.push('SCHED_IDLE: not applied (chrt missing or refused)');
-    }
-    if (this.options.niceness === 0 || problems.length === 0 || this.warned) return;
+    if (this.options.niceness === 0 || info.problems.length === 0 || this.warned) return;
     // Once: every replacement fails the same way on the same platform.
     this.warned = true;
     BcryptProcess.logger.warn(
-      `bcrypt process priority only partly lowered (BCRYPT_NICENESS=${this.options.niceness}: ${problems.join('; ')}); a login flood may slow other work`,
+      `bcrypt process priority only partly lowered (BCRYPT_NICENESS=${this.options.niceness}: ${info.problems.join('; ')}); a login flood may slow other work`,
     );
   }
 }
