@@ -102,9 +102,9 @@ export class AppConfig {
     registrationEnabled: boolean;
     requireVerifiedEmail: boolean;
     bcryptCost: number;
-    /** bcrypt operations in flight at once, each on a worker thread of its own. */
+    /** bcrypt operations in flight at once, in the bcrypt process (the size of its libuv pool). */
     bcryptConcurrency: number;
-    /** Of each bcrypt worker thread; 0 leaves them at the process's priority. */
+    /** Of the bcrypt process's autogroup and threads; 0 leaves them at the API's priority. */
     bcryptNiceness: number;
     bcryptQueueMax: number;
     passwordPepper: Buffer;
@@ -407,8 +407,9 @@ export class AppConfig {
 
 /**
  * bcrypt is pure CPU, so more checks in flight than cores only lengthen every check without adding
- * throughput. Its threads are its own (not libuv's pool), so no other work waits for one of them; each holds
- * about 10 MB (a V8 isolate), hence the cap on big machines: more is a deliberate BCRYPT_CONCURRENCY.
+ * throughput. Its threads are the bcrypt process's own (not the API's libuv pool), so no other work waits for
+ * one of them; the cap keeps a big machine from running many slow checks at once for one login flood: more
+ * is a deliberate BCRYPT_CONCURRENCY.
  */
 export function autoBcryptConcurrency(cpus: number): number {
   return Math.max(1, Math.min(cpus, 8));

@@ -19,14 +19,14 @@ export const authEnv = {
     min: 1,
     max: 1024,
     description:
-      'bcrypt hashes/checks running at once, each on a worker thread of its own (not the libuv pool, about 10 MB each); auto = CPU cores, at most 8',
+      "bcrypt hashes/checks running at once, in a child process of their own (its libuv pool, not the API's); auto = CPU cores, at most 8",
   }),
   BCRYPT_NICENESS: int({
     default: '19',
     min: 0,
     max: 19,
     description:
-      'Niceness of the bcrypt worker threads (Linux, per thread; 0 = normal priority): at 19 a login flood takes only the CPU that other requests leave over',
+      "Niceness of the bcrypt process (Linux: its own session's autogroup and every thread; 0 = normal priority): at 19 a login flood takes only the CPU that request handling, PostgreSQL and other processes leave over",
   }),
   BCRYPT_QUEUE_MAX: int({
     default: '32',

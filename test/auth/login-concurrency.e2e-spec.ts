@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { existsSync } from 'node:fs';
 import { DataSource } from 'typeorm';
-import { BcryptThreads } from '../../src/core/security/bcrypt-threads';
+import { BcryptProcess } from '../../src/core/security/bcrypt-process';
 import { PasswordHasher } from '../../src/core/security/password-hasher';
 import { AuthEvent } from '../../src/modules/auth/auth.events';
 import { bearer, registerOwner, type TestAccount } from '../helpers/auth';
@@ -15,15 +15,15 @@ const until = (condition: () => boolean, what: string) =>
 
 /**
  * Holds the bcrypt comparisons `hold` picks (by call number) until release(): the test acts while a login is
- * in the middle of its password check. The comparison itself is the real one, on the bcrypt threads.
+ * in the middle of its password check. The comparison itself is the real one, in the bcrypt process.
  */
 function holdPasswordChecks(hold: (call: number) => boolean = () => true) {
-  const original = BcryptThreads.prototype.compare;
+  const original = BcryptProcess.prototype.compare;
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   const state = { calls: 0, held: 0 };
-  const spy = jest.spyOn(BcryptThreads.prototype, 'compare').mockImplementation(async function (
-    this: BcryptThreads,
+  const spy = jest.spyOn(BcryptProcess.prototype, 'compare').mockImplementation(async function (
+    this: BcryptProcess,
     data: string,
     encrypted: string,
   ) {
@@ -198,17 +198,19 @@ describe('Login under concurrency', () => {
     }
   });
 
-  it('should start the bcrypt threads with the app and end them when it closes', async () => {
+  it('should start the bcrypt process with the app and end it when it closes', async () => {
     const other = await createTestApp({ BCRYPT_CONCURRENCY: '2', BCRYPT_NICENESS: '5' });
-    let tids: number[];
+    let pid: number;
     try {
-      const threads = other.get(PasswordHasher).threadInfo;
-      expect(threads.map((thread) => thread.niceness)).toEqual([5, 5]);
-      tids = threads.map((thread) => thread.tid as number);
-      for (const tid of tids) expect(existsSync(`/proc/${process.pid}/task/${tid}`)).toBe(true);
+      const info = other.get(PasswordHasher).processInfo;
+      pid = info?.pid as number;
+      expect(existsSync(`/proc/${pid}`)).toBe(true);
+      expect(new Set(info?.threads.map((thread) => thread.niceness))).toEqual(new Set([5]));
+      if (existsSync('/proc/self/autogroup')) expect(info?.autogroup).toMatch(/ nice 5$/);
     } finally {
       await other.close();
     }
-    for (const tid of tids) expect(existsSync(`/proc/${process.pid}/task/${tid}`)).toBe(false);
+    // Reaped, not a zombie: close() waited for it.
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
   });
 });

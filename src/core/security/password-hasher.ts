@@ -2,8 +2,7 @@ import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nest
 import bcrypt from 'bcrypt';
 import { createHmac, randomBytes } from 'node:crypto';
 import { AppConfig } from '../../config/app.config';
-import type { ThreadInfo } from '../threads/worker-pool';
-import { BcryptThreads } from './bcrypt-threads';
+import { BcryptProcess, type BcryptProcessInfo } from './bcrypt-process';
 import { SecurityException } from './security.exception';
 import { WorkGate, WorkGateFullError } from './work-gate';
 
@@ -13,37 +12,38 @@ import { WorkGate, WorkGateFullError } from './work-gate';
  * 44-character base64 of that digest: every byte of the password counts, and a stolen database alone is not
  * enough to test guesses because the pepper lives in configuration, not in the rows.
  *
- * bcrypt runs on BCRYPT_CONCURRENCY worker threads at BCRYPT_NICENESS (bcrypt-threads.ts), never on the
- * event loop nor the libuv pool, one operation per thread at a time. Further ones wait in line, and past
- * BCRYPT_QUEUE_MAX waiting they fail fast with a 503 instead of making every login slower without bound.
+ * bcrypt runs in a child process of its own at BCRYPT_NICENESS (its scheduler autogroup and every thread:
+ * bcrypt-process.ts), never in the API's process, BCRYPT_CONCURRENCY operations at a time. Further ones wait
+ * in line, and past BCRYPT_QUEUE_MAX waiting they fail fast with a 503 instead of making every login slower
+ * without bound.
  */
 @Injectable()
 export class PasswordHasher implements OnModuleInit, OnApplicationShutdown {
   private dummyHash?: Promise<string>;
   private readonly gate: WorkGate;
-  private readonly threads: BcryptThreads;
+  private readonly bcrypt: BcryptProcess;
 
   constructor(private readonly config: AppConfig) {
     this.gate = new WorkGate(config.auth.bcryptConcurrency, config.auth.bcryptQueueMax);
-    // One thread per slot of the gate: a check never waits for a thread once admitted.
-    this.threads = new BcryptThreads(this.gate.concurrency, config.auth.bcryptNiceness);
+    // One pool thread in the child per slot of the gate: a check never waits for a thread once admitted.
+    this.bcrypt = new BcryptProcess({ size: this.gate.concurrency, niceness: config.auth.bcryptNiceness });
   }
 
   async onModuleInit(): Promise<void> {
-    // With the app, so a platform where the threads cannot start fails at start-up rather than at a login.
-    await this.threads.start();
+    // With the app, so a platform where the process cannot start fails at start-up rather than at a login.
+    await this.bcrypt.start();
     // Pay for the dummy hash at start-up, so the first unknown-email login is not slower than the rest.
     await this.dummy();
   }
 
   /** After the HTTP server has closed, so logins still in flight finish first. */
   async onApplicationShutdown(): Promise<void> {
-    await this.threads.close();
+    await this.bcrypt.close();
   }
 
-  /** The bcrypt threads' OS thread ids and niceness (for diagnostics and tests). */
-  get threadInfo(): ThreadInfo[] {
-    return this.threads.threads;
+  /** The bcrypt process: its pid, autogroup and threads' niceness (for diagnostics and tests); none once closed. */
+  get processInfo(): BcryptProcessInfo | undefined {
+    return this.bcrypt.info;
   }
 
   /** bcrypt operations running and waiting for a slot right now. */
@@ -53,12 +53,12 @@ export class PasswordHasher implements OnModuleInit, OnApplicationShutdown {
 
   /** Throws SecurityException (503) when the bcrypt waiting line is full, like verify and verifyDummy. */
   hash(password: string): Promise<string> {
-    return this.gated(() => this.threads.hash(this.prehash(password), this.config.auth.bcryptCost));
+    return this.gated(() => this.bcrypt.hash(this.prehash(password), this.config.auth.bcryptCost));
   }
 
   /** False for a wrong password and for a malformed hash; never throws for either. */
   verify(password: string, passwordHash: string): Promise<boolean> {
-    return this.gated(() => this.threads.compare(this.prehash(password), passwordHash));
+    return this.gated(() => this.bcrypt.compare(this.prehash(password), passwordHash));
   }
 
   /**
@@ -68,7 +68,7 @@ export class PasswordHasher implements OnModuleInit, OnApplicationShutdown {
   async verifyDummy(password: string): Promise<false> {
     // Outside the slot: the dummy hash itself is made through the gate.
     const dummyHash = await this.dummy();
-    await this.gated(() => this.threads.compare(this.prehash(password), dummyHash));
+    await this.gated(() => this.bcrypt.compare(this.prehash(password), dummyHash));
     return false;
   }
 
@@ -101,7 +101,7 @@ export class PasswordHasher implements OnModuleInit, OnApplicationShutdown {
     // A random secret nobody knows, hashed at the configured cost, so comparing against it costs what a real
     // comparison costs and can never succeed.
     this.dummyHash ??= this.gated(() =>
-      this.threads.hash(randomBytes(32).toString('base64'), this.config.auth.bcryptCost),
+      this.bcrypt.hash(randomBytes(32).toString('base64'), this.config.auth.bcryptCost),
     ).catch((error: unknown) => {
       // Not cached when refused (a full line): the next unknown-email login tries again.
       this.dummyHash = undefined;
