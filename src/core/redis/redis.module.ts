@@ -14,9 +14,9 @@ export { REDIS };
  * RedisAvailability tells them whether it is up and when it came back from an outage.
  *
  * Auto-pipelined: commands issued in the same tick (and those of other requests arriving meanwhile) go out
- * in one write and their replies are read together, which is what lets CallerLookups turn an authenticated
- * request's session, grant and rate-limit lookups into one round trip, and cuts the syscalls per command
- * under load. Nothing on this client blocks (no BLPOP, no SUBSCRIBE), which would hold up the pipeline.
+ * in one write and their replies are read together, which cuts the syscalls per command under load. (An
+ * authenticated request's session, grant and rate-limit lookups are one script call anyway: CallerLookups.)
+ * Nothing on this client blocks (no BLPOP, no SUBSCRIBE), which would hold up the pipeline.
  */
 @Global()
 @Module({
