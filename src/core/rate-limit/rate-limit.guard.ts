@@ -1,7 +1,8 @@
 import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '../../config/app.config';
+import { replyOf, requestOf } from '../http/http-context';
 import { CallerLookups, type Caller, type LookupCall } from '../redis/caller-lookups';
 import { RedisAvailability } from '../redis/redis-availability';
 import { clientBucketAddress } from './client-address';
@@ -93,9 +94,8 @@ export class RateLimitGuard implements CanActivate {
   }
 
   private async limit(context: ExecutionContext, policy: RateLimitPolicy): Promise<boolean> {
-    const http = context.switchToHttp();
-    const request = http.getRequest<TrackedRequest>();
-    const reply = http.getResponse<FastifyReply>();
+    const request = requestOf<TrackedRequest>(context);
+    const reply = replyOf(context);
     const bucket = bucketOf(request, policy, request.user?.id);
     const started = this.started.get(request);
     if (started) this.started.delete(request);
@@ -118,7 +118,7 @@ export class RateLimitGuard implements CanActivate {
     if (context.getType() !== 'http' || !this.redis.isUp) return null;
     const policy = this.policyFor(context);
     if (!policy) return null;
-    const request = context.switchToHttp().getRequest<TrackedRequest>();
+    const request = requestOf<TrackedRequest>(context);
     const bucket = bucketOf(request, policy, caller.userId);
     return { keys: [this.storage.keyOf(bucket)], args: [policy.windowMs], bucket, request };
   }

@@ -1,7 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
 import { currentContext } from '../../core/context/request-context';
+import { requestOf } from '../../core/http/http-context';
 import { IS_PUBLIC } from '../../core/http/public.decorator';
 import { CallerLookups } from '../../core/redis/caller-lookups';
 import { ALLOW_PENDING_TWO_FACTOR_SETUP } from './auth.decorators';
@@ -39,7 +39,7 @@ export class JwtAuthGuard implements CanActivate {
   }
 
   private async authenticate(context: ExecutionContext, route: RouteAuth): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const request = requestOf(context);
     // The auth scheme is case-insensitive (RFC 7235 §2.1): `bearer x` is a Bearer token too.
     const header = request.headers.authorization ?? '';
     if (header.slice(0, 7).toLowerCase() !== 'bearer ') {
@@ -48,7 +48,7 @@ export class JwtAuthGuard implements CanActivate {
         'This route needs an access token (Authorization: Bearer …).',
       );
     }
-    const claims = await this.tokens.verify(header.slice(7).trim());
+    const claims = this.tokens.verifyNow(header.slice(7).trim());
     // The session lookup and the later guards' lookups (grants, rate-limit counter) as one script call: one
     // Redis command and round trip (CallerLookups). Nothing is granted before the session check below has passed.
     const caller = { userId: claims.sub, organizationId: claims.org, sessionId: claims.sid };

@@ -1,6 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import { requestOf } from '../../../core/http/http-context';
 import { IS_PUBLIC } from '../../../core/http/public.decorator';
 import type { AuthUser } from '../../auth/auth-user';
 import { CallerLookups, type Caller, type LookupCall } from '../../../core/redis/caller-lookups';
@@ -56,7 +57,7 @@ export class PermissionGuard implements CanActivate {
     if (context.getType() !== 'http') return true;
     const requirement = this.requirement(context);
     if (!requirement) return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const request = requestOf(context);
     const user = request.user;
     if (!user) return true; // public route: the JWT guard let it through
     return this.check(request, user, requirement);
