@@ -166,6 +166,25 @@ describe(CallerLookups.name, () => {
     expect(evalScript).toHaveBeenCalledTimes(1);
   });
 
+  it('should send the scripts of requests started in one event-loop turn in one socket write', async () => {
+    await redis.set(`${prefix}session:s1`, 'active');
+    await redis.set(`${prefix}session:s2`, 'revoked');
+    const all = lookups(lookup(HIT_PART, hitCall).lookup);
+    await all.start(caller, context, SESSION_STATE_PART, sessionCall(caller));
+    const stream = redis.stream as typeof redis.stream & { _writev: (...args: unknown[]) => void };
+    const writev = jest.spyOn(stream, '_writev');
+
+    const other = { ...caller, sessionId: 's2' };
+    const first = all.start(caller, context, SESSION_STATE_PART, sessionCall(caller));
+    const second = all.start(other, context, SESSION_STATE_PART, sessionCall(other));
+    expect(stream.writableCorked).toBe(1);
+
+    await expect(Promise.all([first, second])).resolves.toEqual(['active', 'revoked']);
+    expect(stream.writableCorked).toBe(0);
+    expect(writev).toHaveBeenCalledTimes(1);
+    expect((writev.mock.calls[0][0] as unknown[]).length).toBe(2);
+  });
+
   it('should reject every reply, and leave none unhandled, when Redis does not answer', async () => {
     const down = new Redis({ host: '127.0.0.1', port: 6399, enableOfflineQueue: false, lazyConnect: true });
     const unhandled: unknown[] = [];

