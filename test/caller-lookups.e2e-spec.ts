@@ -151,6 +151,20 @@ describe(CallerLookups.name, () => {
     expect(evalsha.mock.calls[0].slice(1, 4)).toEqual([2, `${prefix}session:s1`, `${prefix}rl:GET:/r:user:u1`]);
   });
 
+  it('should send a plain GET for the session when no other lookup joins it (no script)', async () => {
+    await redis.set(`${prefix}session:s1`, 'active');
+    const grants = lookup(GRANTS_READ_PART, grantsCall, () => false);
+    const evalsha = jest.spyOn(redis, 'evalsha');
+    const get = jest.spyOn(redis, 'get');
+
+    await expect(lookups(grants.lookup).start(caller, context, SESSION_STATE_PART, sessionCall(caller))).resolves.toBe(
+      'active',
+    );
+
+    expect(get).toHaveBeenCalledWith(`${prefix}session:s1`);
+    expect(evalsha).not.toHaveBeenCalled();
+  });
+
   it('should send the script itself once when Redis does not know it yet (NOSCRIPT), then its SHA', async () => {
     // A part no other test has sent: its script is new to this Redis.
     const fresh: LookupPart = { lua: `-- ${randomUUID()}\nreturn ARGV[1]`, keys: 0, args: 1 };

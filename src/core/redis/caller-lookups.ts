@@ -19,6 +19,11 @@ export interface LookupPart {
   readonly lua: string;
   readonly keys: number;
   readonly args: number;
+  /**
+   * The same lookup as a plain command, sent instead of a script when no other part joins it (e.g. a GET):
+   * Redis spends about 60 % more CPU on a one-part script than on the command itself.
+   */
+  readonly alone?: (redis: Redis, keys: string[], args: Array<string | number>) => Promise<unknown>;
 }
 
 /** A part's keys and arguments for one request (exactly `part.keys` and `part.args` of them). */
@@ -99,6 +104,7 @@ export class CallerLookups {
       }
     }
     this.coalesceWrites();
+    if (!calls && lead.alone) return lead.alone(this.redis, leadCall.keys, leadCall.args);
     const replies = this.scriptFor(lead, mask).run(this.redis, keys, args) as Promise<unknown[]>;
     if (calls) {
       let at = 1;

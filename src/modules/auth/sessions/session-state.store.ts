@@ -14,7 +14,12 @@ export type SessionState = 'active' | 'mfa-setup' | 'revoked';
 const ACTIVE_TTL_SECONDS = 60;
 
 /** The session's cached state: the JWT guard's own part of the per-request script (CallerLookups). */
-export const SESSION_STATE_PART: LookupPart = { lua: "return redis.call('GET', KEYS[1])", keys: 1, args: 0 };
+export const SESSION_STATE_PART: LookupPart = {
+  lua: "return redis.call('GET', KEYS[1])",
+  keys: 1,
+  args: 0,
+  alone: (redis, [key]) => redis.get(key),
+};
 
 /**
  * What the JWT guard asks on every request: is this session still alive? Answered from Redis (shared by
