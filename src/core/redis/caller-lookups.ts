@@ -82,8 +82,8 @@ export class CallerLookups {
 
   /**
    * Sends `lead` (the caller's own lookup) and every registered lookup this request needs as one script
-   * call, hands each registered lookup its reply, and returns the lead's reply (rejects when Redis did not
-   * answer).
+   * call (or `lead.alone` when none is needed), hands each registered lookup its reply, and returns the
+   * lead's reply (rejects when Redis did not answer).
    */
   start(caller: Caller, context: ExecutionContext, lead: LookupPart, leadCall: LookupCall): Promise<unknown> {
     let mask = 0;
@@ -94,6 +94,8 @@ export class CallerLookups {
       mask |= 1 << i;
       (calls ??= new Array<LookupCall | null>(this.lookups.length).fill(null))[i] = call;
     }
+    this.coalesceWrites();
+    if (!calls && lead.alone) return lead.alone(this.redis, leadCall.keys, leadCall.args);
     const keys = [...leadCall.keys];
     const args = [...leadCall.args];
     if (calls) {
@@ -103,8 +105,6 @@ export class CallerLookups {
         for (const arg of call.args) args.push(arg);
       }
     }
-    this.coalesceWrites();
-    if (!calls && lead.alone) return lead.alone(this.redis, leadCall.keys, leadCall.args);
     const replies = this.scriptFor(lead, mask).run(this.redis, keys, args) as Promise<unknown[]>;
     if (calls) {
       let at = 1;
