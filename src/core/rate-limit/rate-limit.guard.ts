@@ -1,14 +1,15 @@
 import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '../../config/app.config';
-import { CallerLookups, type Caller } from '../redis/caller-lookups';
+import { replyOf, requestOf } from '../http/http-context';
+import { CallerLookups, type Caller, type LookupCall } from '../redis/caller-lookups';
 import { RedisAvailability } from '../redis/redis-availability';
 import { clientBucketAddress } from './client-address';
 import { LocalRateLimiter } from './local-rate-limiter';
 import { RATE_LIMIT_METADATA, type RateLimitSpec } from './rate-limit.decorator';
 import { RateLimitException } from './rate-limit.exception';
-import { RateLimitStorage, type RateLimitHit } from './rate-limit.storage';
+import { HIT_PART, RateLimitStorage, toHit, type RateLimitHit } from './rate-limit.storage';
 
 /** A limit as enforced: the declared spec with the configured numbers filled in. */
 interface RateLimitPolicy {
@@ -31,6 +32,9 @@ interface StartedHit {
   hit: Promise<RateLimitHit>;
 }
 
+/** This guard's part of the JWT guard's script: the counter of `bucket`. */
+type HitCall = LookupCall & { bucket: string; request: FastifyRequest };
+
 /**
  * Counts every request of a limited route in Redis and answers 429 problem+json once a tracker (the
  * authenticated user, else the client IP) exceeds the route's limit. Registered globally (APP_GUARD) after
@@ -44,8 +48,8 @@ interface StartedHit {
  * trusts, so clients cannot pick a fresh bucket by sending the header themselves.
  *
  * Per-request cost (DESIGN.md §4): the policy of a handler is resolved once and cached; then one Redis
- * command and two headers. On an authenticated request that command is started by the JWT guard
- * (CallerLookups), in the same round trip as the session lookup; this guard awaits it. Such a request is
+ * command and two headers. On an authenticated request the count is part of the JWT guard's one script
+ * call with the session lookup (CallerLookups); this guard awaits its reply. Such a request is
  * counted even when its session turns out to be revoked (it is refused with 401 all the same).
  *
  * While Redis is unreachable, requests are counted by a LocalRateLimiter in this process with the same
@@ -69,7 +73,16 @@ export class RateLimitGuard implements CanActivate {
     private readonly redis: RedisAvailability,
     lookups: CallerLookups,
   ) {
-    lookups.register((caller, context) => this.start(caller, context));
+    lookups.register<HitCall>({
+      part: HIT_PART,
+      plan: (caller, context) => this.plan(caller, context),
+      started: (reply, call) => {
+        const hit = reply.then(toHit);
+        // canActivate awaits it and falls back on failure; when the JWT guard refuses the request, nobody does.
+        hit.catch(() => undefined);
+        this.started.set(call.request, { bucket: call.bucket, hit });
+      },
+    });
   }
 
   // Not async: Nest goes on to the next guard without awaiting a plain boolean (an unlimited route).
@@ -81,9 +94,8 @@ export class RateLimitGuard implements CanActivate {
   }
 
   private async limit(context: ExecutionContext, policy: RateLimitPolicy): Promise<boolean> {
-    const http = context.switchToHttp();
-    const request = http.getRequest<TrackedRequest>();
-    const reply = http.getResponse<FastifyReply>();
+    const request = requestOf<TrackedRequest>(context);
+    const reply = replyOf(context);
     const bucket = bucketOf(request, policy, request.user?.id);
     const started = this.started.get(request);
     if (started) this.started.delete(request);
@@ -101,17 +113,14 @@ export class RateLimitGuard implements CanActivate {
     return true;
   }
 
-  /** The CallerLookup: counts the request of a verified caller before the JWT guard has awaited anything. */
-  private start(caller: Caller, context: ExecutionContext): void {
-    if (context.getType() !== 'http' || !this.redis.isUp) return;
+  /** The CallerLookup: counts the request of a verified caller in the JWT guard's script (CallerLookups). */
+  private plan(caller: Caller, context: ExecutionContext): HitCall | null {
+    if (context.getType() !== 'http' || !this.redis.isUp) return null;
     const policy = this.policyFor(context);
-    if (!policy) return;
-    const request = context.switchToHttp().getRequest<TrackedRequest>();
+    if (!policy) return null;
+    const request = requestOf<TrackedRequest>(context);
     const bucket = bucketOf(request, policy, caller.userId);
-    const hit = this.storage.hit(bucket, policy.windowMs);
-    // canActivate awaits it and falls back on failure; when the JWT guard refuses the request, nobody does.
-    hit.catch(() => undefined);
-    this.started.set(request, { bucket, hit });
+    return { keys: [this.storage.keyOf(bucket)], args: [policy.windowMs], bucket, request };
   }
 
   /** Counts in Redis; while Redis is down (known, or this call fails) in this process instead. */

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { AppConfig } from '../../config/app.config';
 import { REDIS } from '../redis/redis.module';
+import type { LookupPart } from '../redis/caller-lookups';
 import { RedisScript } from '../redis/redis-script';
 
 /**
@@ -14,9 +15,11 @@ import { RedisScript } from '../redis/redis-script';
  *
  * Increment, expiry and the read-back run as one script: atomic (no counter left without expiry when a
  * client dies between commands) and one round trip. `PTTL < 0` also repairs a counter that lost its expiry.
- * Returns `{ count, msToReset }`.
+ * Returns `{ count, msToReset }`. Runs alone (HIT_SCRIPT) or, for an authenticated request, as the rate-limit
+ * guard's part of the JWT guard's per-request script (CallerLookups).
  */
-const HIT_SCRIPT = new RedisScript(`
+export const HIT_PART: LookupPart = {
+  lua: `
 local count = redis.call('INCR', KEYS[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
@@ -24,7 +27,11 @@ if ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
 return { count, ttl }
-`);
+`,
+  keys: 1,
+  args: 1,
+};
+const HIT_SCRIPT = new RedisScript(HIT_PART.lua);
 
 export interface RateLimitHit {
   /** Requests counted in the current window, this one included. */
@@ -47,10 +54,17 @@ export class RateLimitStorage {
 
   /** Counts one request in `bucket`; rejects when Redis is unreachable (the shared client has no offline queue). */
   async hit(bucket: string, windowMs: number): Promise<RateLimitHit> {
-    const [count, msToReset] = (await HIT_SCRIPT.run(this.redis, [this.keyPrefix + bucket], [windowMs])) as [
-      number,
-      number,
-    ];
-    return { count, msToReset };
+    return toHit(await HIT_SCRIPT.run(this.redis, [this.keyOf(bucket)], [windowMs]));
   }
+
+  /** The Redis key of a bucket (HIT_PART's key). */
+  keyOf(bucket: string): string {
+    return this.keyPrefix + bucket;
+  }
+}
+
+/** HIT_PART's reply as a hit. */
+export function toHit(reply: unknown): RateLimitHit {
+  const [count, msToReset] = reply as [number, number];
+  return { count, msToReset };
 }

@@ -5,9 +5,6 @@ import { createHash } from 'node:crypto';
  * A Lua script run by its SHA1 (EVALSHA), so each call sends the hash instead of the script text and Redis
  * does not hash the text again per call. Redis forgets its script cache on a restart or failover: on
  * NOSCRIPT the script itself is sent once (EVAL), which caches it again.
- *
- * Goes through the client's ordinary command path, so on the shared client (auto-pipelined) a script started
- * in the same tick as other commands travels in the same write as they do.
  */
 export class RedisScript {
   readonly sha: string;

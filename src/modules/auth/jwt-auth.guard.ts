@@ -1,12 +1,12 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
 import { currentContext } from '../../core/context/request-context';
+import { requestOf } from '../../core/http/http-context';
 import { IS_PUBLIC } from '../../core/http/public.decorator';
 import { CallerLookups } from '../../core/redis/caller-lookups';
 import { ALLOW_PENDING_TWO_FACTOR_SETUP } from './auth.decorators';
 import { AuthException, AuthExceptionCode } from './auth.exception';
-import { SessionStateStore } from './sessions/session-state.store';
+import { SESSION_STATE_PART, SessionStateStore } from './sessions/session-state.store';
 import { AccessTokens } from './tokens/access-token.service';
 
 interface RouteAuth {
@@ -39,7 +39,7 @@ export class JwtAuthGuard implements CanActivate {
   }
 
   private async authenticate(context: ExecutionContext, route: RouteAuth): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const request = requestOf(context);
     // The auth scheme is case-insensitive (RFC 7235 §2.1): `bearer x` is a Bearer token too.
     const header = request.headers.authorization ?? '';
     if (header.slice(0, 7).toLowerCase() !== 'bearer ') {
@@ -48,12 +48,12 @@ export class JwtAuthGuard implements CanActivate {
         'This route needs an access token (Authorization: Bearer …).',
       );
     }
-    const claims = await this.tokens.verify(header.slice(7).trim());
-    // The session lookup and the later guards' lookups (grants, rate-limit counter), started in one tick: one
-    // Redis round trip (CallerLookups). Nothing is granted before the session check below has passed.
-    const pendingState = this.states.get(claims.sid);
-    this.lookups.startAll({ userId: claims.sub, organizationId: claims.org, sessionId: claims.sid }, context);
-    const state = await pendingState;
+    const claims = this.tokens.verifyNow(header.slice(7).trim());
+    // The session lookup and the later guards' lookups (grants, rate-limit counter) as one script call: one
+    // Redis command and round trip (CallerLookups). Nothing is granted before the session check below has passed.
+    const caller = { userId: claims.sub, organizationId: claims.org, sessionId: claims.sid };
+    const cached = this.lookups.start(caller, context, SESSION_STATE_PART, this.states.lookupCall(claims.sid));
+    const state = await this.states.resolve(claims.sid, cached);
     if (state === 'revoked')
       throw new AuthException(AuthExceptionCode.SessionRevoked, 'The session has ended; log in again.');
     if (state === 'mfa-setup' && !route.allowPendingSetup) {

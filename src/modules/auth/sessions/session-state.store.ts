@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
 import type { Repository } from 'typeorm';
 import { AppConfig } from '../../../config/app.config';
+import type { LookupCall, LookupPart } from '../../../core/redis/caller-lookups';
 import { RedisAvailability } from '../../../core/redis/redis-availability';
 import { REDIS } from '../../../core/redis/redis.module';
 import { Session } from './session.entity';
@@ -11,6 +12,14 @@ export type SessionState = 'active' | 'mfa-setup' | 'revoked';
 
 // An active state is trusted from Redis for at most this long; a revocation overwrites it at once.
 const ACTIVE_TTL_SECONDS = 60;
+
+/** The session's cached state: the JWT guard's own part of the per-request script (CallerLookups). */
+export const SESSION_STATE_PART: LookupPart = {
+  lua: "return redis.call('GET', KEYS[1])",
+  keys: 1,
+  args: 0,
+  alone: (redis, [key]) => redis.get(key),
+};
 
 /**
  * What the JWT guard asks on every request: is this session still alive? Answered from Redis (shared by
@@ -36,8 +45,27 @@ export class SessionStateStore {
     return `${this.config.redis.keyPrefix}session:${sessionId}`;
   }
 
-  async get(sessionId: string): Promise<SessionState> {
-    const cached = await this.redis.get(this.key(sessionId)).catch(() => null);
+  /** The state on its own (one GET); the JWT guard reads it in its per-request script instead. */
+  get(sessionId: string): Promise<SessionState> {
+    return this.resolve(sessionId, this.redis.get(this.key(sessionId)));
+  }
+
+  /** Keys of SESSION_STATE_PART for this session. */
+  lookupCall(sessionId: string): LookupCall {
+    return { keys: [this.key(sessionId)], args: [] };
+  }
+
+  /**
+   * The state, given what Redis holds for the session (`pending`: the GET's reply, which rejects when Redis did
+   * not answer): trusted when it may be, else read from PostgreSQL and cached.
+   */
+  async resolve(sessionId: string, pending: Promise<unknown>): Promise<SessionState> {
+    let cached: unknown = null;
+    try {
+      cached = await pending;
+    } catch {
+      // Redis did not answer: PostgreSQL does.
+    }
     // "revoked" is final; a live state may be stale right after an outage (see above).
     if (cached === 'revoked') return cached;
     if ((cached === 'active' || cached === 'mfa-setup') && !this.availability.distrusts(ACTIVE_TTL_SECONDS * 1000)) {

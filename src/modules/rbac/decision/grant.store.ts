@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../../config/app.config';
 import { currentContext, type RequestContext } from '../../../core/context/request-context';
+import type { LookupCall, LookupPart } from '../../../core/redis/caller-lookups';
 import { RedisAvailability } from '../../../core/redis/redis-availability';
 import { REDIS } from '../../../core/redis/redis.module';
 import { RedisScript } from '../../../core/redis/redis-script';
@@ -11,11 +12,17 @@ import { ParsedGrants } from './parsed-grants';
 
 const GRANTS_TTL_SECONDS = 600;
 
-// One command: read the organization's RBAC version, then the user's grants cached under it.
-const READ_SCRIPT = new RedisScript(`
+// One command: read the organization's RBAC version, then the user's grants cached under it. Runs alone
+// (READ_SCRIPT) or as the permission guard's part of the JWT guard's per-request script (CallerLookups).
+export const GRANTS_READ_PART: LookupPart = {
+  lua: `
 local version = redis.call('GET', KEYS[1]) or '0'
 return { version, redis.call('GET', ARGV[1] .. version .. ':' .. ARGV[2]) }
-`);
+`,
+  keys: 1,
+  args: 2,
+};
+const READ_SCRIPT = new RedisScript(GRANTS_READ_PART.lua);
 
 /** The RBAC version and the grants cached under it (JSON, null on a miss); null when Redis did not answer. */
 type CachedRead = [version: string, grants: string | null] | null;
@@ -75,17 +82,27 @@ export class GrantStore {
     return grants;
   }
 
+  /** Keys and arguments of GRANTS_READ_PART for this user. */
+  lookupCall(organizationId: string, userId: string): LookupCall {
+    return { keys: [this.versionKey(organizationId)], args: [this.grantsPrefix(organizationId), userId] };
+  }
+
   /**
-   * Starts this request's Redis read of the grants now, for grantsOf to finish later (the JWT guard starts
-   * it with the session lookup, in one round trip: CallerLookups). Only the read: a miss is loaded from
-   * PostgreSQL when grantsOf is called, i.e. after the session has been checked, never for a refused request.
+   * Keeps this request's Redis read of the grants (GRANTS_READ_PART's reply, started by the JWT guard with
+   * the session lookup in one script call: CallerLookups) for grantsOf to finish later. Only the read: a miss
+   * is loaded from PostgreSQL when grantsOf is called, i.e. after the session has been checked, never for a
+   * refused request.
    */
-  prefetch(organizationId: string, userId: string): void {
+  adoptRead(organizationId: string, userId: string, reply: Promise<unknown>): void {
+    const read = reply.then(
+      (value) => value as CachedRead,
+      () => null,
+    );
     const context = currentContext();
     if (!context) return;
     const memo = this.memoOf(context);
     const key = `${organizationId}:${userId}`;
-    if (!memo.grants.has(key) && !memo.reads.has(key)) memo.reads.set(key, this.read(organizationId, userId));
+    if (!memo.grants.has(key) && !memo.reads.has(key)) memo.reads.set(key, read);
   }
 
   private memoOf(context: RequestContext): RequestMemo {

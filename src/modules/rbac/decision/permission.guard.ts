@@ -1,18 +1,22 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import { requestOf } from '../../../core/http/http-context';
 import { IS_PUBLIC } from '../../../core/http/public.decorator';
 import type { AuthUser } from '../../auth/auth-user';
-import { CallerLookups } from '../../../core/redis/caller-lookups';
+import { CallerLookups, type Caller, type LookupCall } from '../../../core/redis/caller-lookups';
 import { AuditService } from '../../audit/audit.service';
 import { RbacException, RbacExceptionCode } from '../rbac.exception';
 import { decide, holdsAnywhere } from './grant';
-import { GrantStore } from './grant.store';
+import { GRANTS_READ_PART, GrantStore } from './grant.store';
 import {
   REQUIRED_PERMISSION,
   REQUIRED_PERMISSION_SCOPE,
   type RequiredPermissionScope,
 } from './require-permission.decorator';
+
+/** The grants read of one caller, in the JWT guard's script. */
+type GrantsCall = LookupCall & { caller: Caller };
 
 interface Requirement {
   permission: string;
@@ -37,10 +41,14 @@ export class PermissionGuard implements CanActivate {
     private readonly audit: AuditService,
     lookups: CallerLookups,
   ) {
-    // Routes that require a permission read the caller's grants: started with the session lookup.
-    lookups.register((caller, context) => {
-      if (context.getType() === 'http' && this.requirement(context))
-        this.grants.prefetch(caller.organizationId, caller.userId);
+    // Routes that require a permission read the caller's grants: in the JWT guard's script, with the session.
+    lookups.register<GrantsCall>({
+      part: GRANTS_READ_PART,
+      plan: (caller, context) =>
+        context.getType() === 'http' && this.requirement(context)
+          ? { ...this.grants.lookupCall(caller.organizationId, caller.userId), caller }
+          : null,
+      started: (reply, call) => this.grants.adoptRead(call.caller.organizationId, call.caller.userId, reply),
     });
   }
 
@@ -49,7 +57,7 @@ export class PermissionGuard implements CanActivate {
     if (context.getType() !== 'http') return true;
     const requirement = this.requirement(context);
     if (!requirement) return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const request = requestOf(context);
     const user = request.user;
     if (!user) return true; // public route: the JWT guard let it through
     return this.check(request, user, requirement);
