@@ -13,6 +13,7 @@ import type { CustomerStatus } from '../../src/modules/customers/customer.entity
 import { PermissionService, type ReadableDepartments } from '../../src/modules/rbac/decision/permission.service';
 import { bearer, registerOwner, type TestAccount } from '../helpers/auth';
 import { insertDepartment, insertMember, insertRole, loginAs } from '../helpers/fixtures';
+import { expectProblem } from '../helpers/problem';
 import { createTestApp } from '../helpers/test-app';
 import { insertCustomers, type InsertedCustomer } from '../factories/customer.factory';
 
@@ -182,6 +183,43 @@ describe('CustomersRepository.list compiled shapes', () => {
     };
     const newestFirst = (list: InsertedCustomer[]) =>
       [...list].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || -byId(a, b)).map((row) => row.id);
+
+    it('should refuse bad query values with the same problem after good requests were validated', async () => {
+      const bad = [
+        'limit=0',
+        'limit=abc',
+        'status=deleted',
+        'tagMode=some',
+        'ownerId=me',
+        'unknown=1',
+        'tag=' + 'x'.repeat(51),
+      ];
+      const problems = async () => {
+        const bodies: unknown[] = [];
+        for (const query of bad) {
+          const res = await app.inject({
+            method: 'GET',
+            url: `/api/v1/customers?${query}`,
+            headers: bearer(memberToken),
+          });
+          const body = expectProblem(res, 400, 'validation-failed');
+          bodies.push(body.errors);
+        }
+        return bodies;
+      };
+      const before = await problems();
+      for (let i = 0; i < 3; i++) await list(memberToken, 'limit=5&status=lead&tag=odd');
+      expect(await problems()).toEqual(before);
+      expect(before.map((errors) => (errors as { field: string }[]).map((error) => error.field))).toEqual([
+        ['limit'],
+        ['limit', 'limit', 'limit'],
+        ['status'],
+        ['tagMode'],
+        ['ownerId'],
+        ['unknown'],
+        ['tag'],
+      ]);
+    });
 
     it('should answer each request with its own scope, filters and sort when shapes alternate', async () => {
       const inA = (row: InsertedCustomer) => row.departmentId === dept.a;
