@@ -4,6 +4,7 @@ import type { DataSourceOptions } from 'typeorm';
 import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
 import type { AppConfig } from '../../config/app.config';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
+import { PG_TYPES } from './timestamptz';
 import { DEFAULT_ISOLATION } from './transaction.runner';
 import { TypeOrmLogger } from './typeorm-logger';
 
@@ -50,6 +51,8 @@ export function dataSourceOptions(config: AppConfig, applicationName: string): D
       // Notice a peer that vanished without closing the connection (network partition) on idle connections.
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
+      // pg's parsers, with a faster one for timestamptz (same Dates as postgres-date; see timestamptz.ts).
+      types: PG_TYPES,
     },
   };
 }

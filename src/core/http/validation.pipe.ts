@@ -1,5 +1,6 @@
 import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { ValidationException, type FieldError } from '../exceptions/app.exception';
+import { cacheValidationMetadata } from './validation-metadata-cache';
 
 /** Flattens nested class-validator errors into `{ field: 'address.city', message }` pairs. */
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
@@ -49,6 +50,7 @@ class AtriumValidationPipe extends ValidationPipe {
 
 /** The one global pipe: strips nothing silently (unknown fields are a 400) and converts types. */
 export function createValidationPipe(): ValidationPipe {
+  cacheValidationMetadata();
   return new AtriumValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,

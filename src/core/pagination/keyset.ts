@@ -31,6 +31,20 @@ export interface RowKey<T> {
   id?: (row: T) => string;
 }
 
+/**
+ * Names for the cursor position's two parameters, for a query compiled once and bound per request
+ * (compiled-page-query.ts); the caller keeps them apart from its own parameter names.
+ */
+export interface KeysetParameterNames {
+  value: string;
+  id: string;
+}
+
+/** The cursor position of `options` under `names`, as `applyKeysetPage(qb, options, names)` binds it. */
+export function keysetParameters(options: KeysetPageOptions, names: KeysetParameterNames): Record<string, unknown> {
+  return options.after ? { [names.value]: options.after.value, [names.id]: options.after.id } : {};
+}
+
 // Unique per call, so several keyset conditions (or the caller's own `:value`) never share a parameter name.
 let parameterSequence = 0;
 
@@ -46,6 +60,7 @@ let parameterSequence = 0;
 export function applyKeysetPage<T extends ObjectLiteral>(
   qb: SelectQueryBuilder<T>,
   options: KeysetPageOptions,
+  parameterNames?: KeysetParameterNames,
 ): SelectQueryBuilder<T> {
   const order = options.direction === 'asc' ? 'ASC' : 'DESC';
   qb.orderBy(options.sort.column, order).addOrderBy(options.idColumn, order);
@@ -57,9 +72,14 @@ export function applyKeysetPage<T extends ObjectLiteral>(
     if (existing.length > 0) {
       qb.expressionMap.wheres = [{ type: 'simple', condition: { operator: 'brackets', condition: existing } }];
     }
-    parameterSequence = (parameterSequence + 1) % Number.MAX_SAFE_INTEGER;
-    const value = `keyset_value_${parameterSequence}`;
-    const id = `keyset_id_${parameterSequence}`;
+    let value: string;
+    let id: string;
+    if (parameterNames) ({ value, id } = parameterNames);
+    else {
+      parameterSequence = (parameterSequence + 1) % Number.MAX_SAFE_INTEGER;
+      value = `keyset_value_${parameterSequence}`;
+      id = `keyset_id_${parameterSequence}`;
+    }
     const operator = options.direction === 'asc' ? '>' : '<';
     qb.andWhere(`(${options.sort.column}, ${options.idColumn}) ${operator} (:${value}, :${id})`, {
       [value]: options.after.value,
