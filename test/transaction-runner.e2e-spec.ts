@@ -172,6 +172,52 @@ describe(TransactionRunner.name, () => {
     });
   });
 
+  describe('afterEnd', () => {
+    it('should run the callback once the transaction has rolled back, on a connection it no longer holds', async () => {
+      const label = randomUUID();
+      const events: string[] = [];
+      await expect(
+        runner.run(async (manager) => {
+          await insert(manager, label, 1);
+          await runner.afterEnd(async () => {
+            // Another connection: the rolled-back row is gone, and this one's write stays.
+            events.push(`seen ${JSON.stringify(await committedValues(label))}`);
+            await insert(dataSource.manager, label, 2);
+          });
+          events.push('work failed');
+          throw new Error('rollback');
+        }),
+      ).rejects.toThrow('rollback');
+      expect(events).toEqual(['work failed', 'seen []']);
+      expect(await committedValues(label)).toEqual([2]);
+    });
+
+    it('should run the callback after the commit and its afterCommit callbacks', async () => {
+      const events: string[] = [];
+      await runner.run(async () => {
+        await runner.afterEnd(() => events.push('end'));
+        await runner.afterCommit(() => events.push('commit'));
+      });
+      expect(events).toEqual(['commit', 'end']);
+    });
+
+    it('should run the callback immediately outside a transaction', async () => {
+      const callback = jest.fn();
+      await runner.afterEnd(callback);
+      expect(callback).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  describe('manager', () => {
+    it("should be the transaction's manager inside a unit of work and the pool's outside", async () => {
+      expect(runner.manager).toBe(dataSource.manager);
+      await runner.run(async (manager) => {
+        await runner.run(() => Promise.resolve(expect(runner.manager).toBe(manager)));
+      });
+      expect(runner.manager).toBe(dataSource.manager);
+    });
+  });
+
   describe('serialization failures', () => {
     /**
      * Two SERIALIZABLE read-then-write increments of the same row, forced to overlap: both read the value

@@ -7,6 +7,7 @@ import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
 interface ActiveTransaction {
   manager: EntityManager;
   afterCommit: Array<() => unknown>;
+  afterEnd: Array<() => unknown>;
 }
 
 export interface TransactionOptions {
@@ -42,7 +43,7 @@ export class TransactionRunner {
 
     const retries = options.retries ?? 2;
     for (let attempt = 0; ; attempt++) {
-      const tx: ActiveTransaction = { manager: this.dataSource.manager, afterCommit: [] };
+      const tx: ActiveTransaction = { manager: this.dataSource.manager, afterCommit: [], afterEnd: [] };
       try {
         const inTransaction = (manager: EntityManager): Promise<T> => {
           tx.manager = manager;
@@ -52,13 +53,24 @@ export class TransactionRunner {
         const result = await (isolation === DEFAULT_ISOLATION
           ? this.dataSource.transaction(inTransaction)
           : this.dataSource.transaction(isolation, inTransaction));
-        await this.runAfterCommit(tx);
+        await this.runCallbacks(tx.afterCommit, 'after-commit');
+        await this.runCallbacks(tx.afterEnd, 'after-end');
         return result;
       } catch (error) {
+        await this.runCallbacks(tx.afterEnd, 'after-end');
         if (attempt >= retries || !isRetryable(error)) throw error;
         await sleep(10 * 2 ** attempt + Math.random() * 10);
       }
     }
+  }
+
+  /**
+   * The active transaction's manager, or the pool's outside one. Reads made while a unit of work runs go
+   * through it: a second connection taken while the transaction holds one can wait forever once every pooled
+   * connection is held by a transaction doing the same.
+   */
+  get manager(): EntityManager {
+    return this.storage.getStore()?.manager ?? this.dataSource.manager;
   }
 
   /** Inside a transaction: defer `callback` until commit (dropped on rollback). Outside: run it now. */
@@ -68,13 +80,24 @@ export class TransactionRunner {
     else await callback();
   }
 
-  private async runAfterCommit(tx: ActiveTransaction): Promise<void> {
-    for (const callback of tx.afterCommit) {
+  /**
+   * Inside a transaction: run `callback` once it has ended, committed or rolled back, and its connection is
+   * back in the pool (for records that must outlive a rollback, written on a connection of their own).
+   * Outside: run it now.
+   */
+  async afterEnd(callback: () => unknown): Promise<void> {
+    const active = this.storage.getStore();
+    if (active) active.afterEnd.push(callback);
+    else await callback();
+  }
+
+  private async runCallbacks(callbacks: Array<() => unknown>, kind: string): Promise<void> {
+    for (const callback of callbacks) {
       try {
         await callback();
       } catch (error) {
-        // The data is committed; a failed side effect must not turn the request into an error.
-        this.logger.error({ err: error }, 'after-commit callback failed');
+        // The transaction has ended; a failed side effect must not turn the request into an error.
+        this.logger.error({ err: error }, `${kind} callback failed`);
       }
     }
   }

@@ -104,25 +104,30 @@ export class AuditService {
 
   /**
    * A denied permission check: written in a transaction of its own (the request is about to fail), and a
-   * failed write is logged without replacing the 403. Only the denied path pays for it.
+   * failed write is logged without replacing the 403. Only the denied path pays for it. Inside a unit of work
+   * it is written once that has rolled back and freed its connection: taking a second one while holding the
+   * first could wait forever on a pool full of such transactions.
    */
   async recordDenied(
     user: { id: string; organizationId: string },
     permission: string,
     details: Record<string, unknown> = {},
   ): Promise<void> {
-    try {
-      await this.recordDetached({
-        organizationId: user.organizationId,
-        actorId: user.id,
-        action: 'permission.denied',
-        resourceType: permission.split(':')[0] ?? null,
-        outcome: 'denied',
-        details: { permission, ...details },
-      });
-    } catch (error) {
-      this.logger.error({ err: error, permission }, 'audit entry for a denied check could not be written');
-    }
+    const entry: AuditEntry = {
+      organizationId: user.organizationId,
+      actorId: user.id,
+      action: 'permission.denied',
+      resourceType: permission.split(':')[0] ?? null,
+      outcome: 'denied',
+      details: { permission, ...details },
+    };
+    await this.tx.afterEnd(async () => {
+      try {
+        await this.recordDetached(entry);
+      } catch (error) {
+        this.logger.error({ err: error, permission }, 'audit entry for a denied check could not be written');
+      }
+    });
   }
 
   private async append(entry: AuditEntry, m: EntityManager, changesRedacted = false): Promise<AuditLog> {

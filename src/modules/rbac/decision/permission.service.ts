@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { TransactionRunner } from '../../../core/database/transaction.runner';
 import { AuditService } from '../../audit/audit.service';
 import type { AuthUser } from '../../auth/auth-user';
 import { RbacException, RbacExceptionCode } from '../rbac.exception';
@@ -22,7 +22,7 @@ export interface ReadableDepartments {
 export class PermissionService {
   constructor(
     private readonly grants: GrantStore,
-    private readonly dataSource: DataSource,
+    private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
   ) {}
 
@@ -101,9 +101,12 @@ export class PermissionService {
     };
   }
 
-  /** The department's materialized path, or null when the organization has no such department. */
+  /**
+   * The department's materialized path, or null when the organization has no such department. Inside a unit
+   * of work (a write checking where its row is) it reads on the transaction's connection.
+   */
   async departmentPath(organizationId: string, departmentId: string): Promise<string | null> {
-    const rows: { path: string }[] = await this.dataSource.query(
+    const rows: { path: string }[] = await this.tx.manager.query(
       'SELECT path FROM departments WHERE id = $1 AND organization_id = $2',
       [departmentId, organizationId],
     );
