@@ -69,6 +69,7 @@ function sourceFingerprint() {
   walk(join(ROOT, 'migrations'));
   for (const file of [
     'bench/fixtures/bench-api.main.ts',
+    'bench/fixtures/bench-api-unaudited.main.ts',
     'bench/tsconfig.build.json',
     'tsconfig.json',
     'tsconfig.build.json',

@@ -290,6 +290,19 @@ export async function main(argv = process.argv.slice(2)) {
         return baseline;
       },
       /**
+       * A second API process from this run's build (another entry of bench/tsconfig.build.json), with the
+       * API's environment and node flags; its CPU per request is measured like the API's.
+       */
+      async startApiTwin(name, entry) {
+        const twin = await startNode(name, join(BUILD_DIR.slice(ROOT.length), entry), {
+          env,
+          nodeArgs: apiNodeFlags(),
+          timeoutMs: 180_000,
+        });
+        pids.set(twin.url, twin.pid);
+        return twin;
+      },
+      /**
        * A CPU profile of the API while `loadFn()` runs; its summary goes into the report. Profiles of missed
        * targets (`miss`) are taken in full runs (or with --profile) only.
        */
