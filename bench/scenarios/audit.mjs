@@ -125,12 +125,8 @@ export async function auditScenario(ctx) {
   return rows;
 }
 
-/**
- * Fewer connections than the API's pool (DB_POOL_SIZE 10): the route holds a pooled connection for its
- * transaction and, inside it, PermissionService.departmentPath takes a second one from the pool; ten requests at
- * once can hold all ten for their transactions and wait for an eleventh, until the pool's connect timeout.
- */
-const PATCH_CONNECTIONS = 8;
+/** As many connections as the other API rows (and the API's DB_POOL_SIZE). */
+const PATCH_CONNECTIONS = 10;
 
 /** Rows the PATCH scenario creates for itself (and deletes after): found by this tag, leftovers of a killed run too. */
 const PATCH_TAG = 'bench-audit-patch';
@@ -179,7 +175,7 @@ async function auditPatchRow(ctx) {
       id: 'audit-request-cost-patch',
       group: 'Audit',
       scenario:
-        'PATCH /customers/:id (owner; validation, permission check, row lock, If-Match, UPDATE, response) with its audit entry in the same transaction vs the same route in a twin API whose AuditService.recordChange writes nothing (req/s, 8 connections, a row per request in flight)',
+        'PATCH /customers/:id (owner; validation, permission check, row lock, If-Match, UPDATE, response) with its audit entry in the same transaction vs the same route in a twin API whose AuditService.recordChange writes nothing (req/s, 10 connections, a row per request in flight)',
       app: audited,
       baseline: unaudited,
       baselineLabel: 'not audited',
