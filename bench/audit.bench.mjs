@@ -137,8 +137,8 @@ function cpuSecondsOf(pid) {
 
 /**
  * The floor of the audited write in SQL alone: 10 bare pg clients run the statements /bench/write and
- * /bench/write-audited send, as TypeORM's transaction sends them (START TRANSACTION, SET TRANSACTION ISOLATION
- * LEVEL, the INSERT, COMMIT: one round trip each), without and with the audit entry's statement, as the
+ * /bench/write-audited send, as the app's transactions send them (START TRANSACTION, the INSERT, COMMIT: one
+ * round trip each; READ COMMITTED is the connections' default, so no SET TRANSACTION), without and with the audit entry's statement, as the
  * unnamed statement the service used to send (parsed and planned every time) and as the named prepared
  * statement it sends now; and with a `SELECT 1` in its place, the cost of the round trip alone. No Nest, no
  * TypeORM, no HTTP: what is left of the ratio is PostgreSQL's own work and one more round trip. Reports
@@ -196,7 +196,6 @@ async function statementFloor(url) {
       clients.map(async (client) => {
         while (performance.now() < deadline) {
           await client.query('START TRANSACTION');
-          await client.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
           await write(client);
           await audit(client);
           await client.query('COMMIT');
