@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { auditEntryValues } from '../../src/modules/audit/audit-append.statement';
 import { auditHash } from '../../src/modules/audit/audit-hash';
 import type { AuditLog, ChainedAuditLog } from '../../src/modules/audit/audit-log.entity';
 
@@ -64,25 +65,7 @@ export async function insertAuditEntries(
          )
          INSERT INTO audit_chain_links (chain_key, seq, entry_id, occurred_at, prev_hash, hash)
          VALUES ($14, $15, $1, $2, $16, $17)`,
-        [
-          row.id,
-          row.occurredAt,
-          row.organizationId,
-          row.actorId,
-          row.action,
-          row.resourceType,
-          row.resourceId,
-          row.outcome,
-          row.ip,
-          row.userAgent,
-          row.requestId,
-          row.changes === null ? null : JSON.stringify(row.changes),
-          row.details === null ? null : JSON.stringify(row.details),
-          row.chainKey,
-          row.seq,
-          row.prevHash,
-          row.hash,
-        ],
+        [...auditEntryValues(row), row.seq, row.prevHash, row.hash],
       );
       rows.push(row);
       seq = row.seq;

@@ -13,7 +13,8 @@ export const AUDIT_APPEND_SQL = `WITH entry AS (
 )
 INSERT INTO audit_pending (chain_key, occurred_at, entry_id) VALUES ($14, $2, $1)`;
 
-function valuesOf(row: AuditLog): unknown[] {
+/** The entry's columns in the order of AUDIT_APPEND_SQL's $1–$14. */
+export function auditEntryValues(row: AuditLog): unknown[] {
   return [
     row.id,
     row.occurredAt,
@@ -41,7 +42,7 @@ function valuesOf(row: AuditLog): unknown[] {
  * the same error either way. Without a transaction's query runner it falls back to m.query.
  */
 export async function appendAuditEntry(m: EntityManager, row: AuditLog): Promise<void> {
-  const values = valuesOf(row);
+  const values = auditEntryValues(row);
   const runner = m.queryRunner;
   if (!runner || runner.isReleased || !runner.isTransactionActive) {
     await m.query(AUDIT_APPEND_SQL, values);
