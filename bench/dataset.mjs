@@ -28,7 +28,7 @@ import {
 const require = createRequire(import.meta.url);
 const bcrypt = require('bcrypt');
 
-export const DATASET_VERSION = 2;
+export const DATASET_VERSION = 3;
 
 // BENCH_DB_SUFFIX keeps datasets of different checkouts (whose migrations differ) apart on one machine.
 const DB_SUFFIX = (process.env.BENCH_DB_SUFFIX ?? '').replace(/[^a-z0-9_]/g, '');
@@ -705,13 +705,17 @@ async function generate(sizes, url, apiEnv) {
       },
     );
     // Their links (audit_chain_links): seq in occurred_at order per chain, each hash a stand-in that the
-    // next link's prev_hash repeats (the bench never verifies these chains).
+    // next link's prev_hash repeats (the bench never verifies these chains). Only the generated chains: the
+    // entries the app wrote itself (the owner's registration) stay pending for the worker's chainer, which
+    // starts the organization's chain at its head; a link of its own chain without that head would make every
+    // later batch collide with it (version 3; version 2 datasets did that and left the app's chain stuck).
     log('  linking the audit chains');
     await db.query("SET work_mem = '256MB'");
     await db.query(`
       INSERT INTO audit_chain_links (chain_key, seq, entry_id, occurred_at, prev_hash, hash)
       SELECT chain_key, row_number() OVER w, id, occurred_at, lag(hash) OVER w, hash
-        FROM (SELECT chain_key, id, occurred_at, md5(id::text) || md5(occurred_at::text) AS hash FROM audit_logs) e
+        FROM (SELECT chain_key, id, occurred_at, md5(id::text) || md5(occurred_at::text) AS hash
+                FROM audit_logs WHERE chain_key LIKE 'bench:%') e
       WINDOW w AS (PARTITION BY chain_key ORDER BY occurred_at, id)`);
     await db.query('RESET work_mem');
 
