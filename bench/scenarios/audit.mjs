@@ -19,45 +19,13 @@ export async function auditScenario(ctx) {
   // "mutation" that writes nothing, where the audit insert is all the database work there is.
   rows.push(await auditPatchRow(ctx));
   const mutation = (path) => ({ url: `${api.url}/api/v1/bench/${path}`, method: 'POST', headers: member });
-  const { a: plainWrite, b: auditedWrite } = await ctx.compare(mutation('write'), mutation('write-audited'));
-  rows.push(
-    ctx.row({
-      id: 'audit-request-cost',
+  /** An informational row: an audited bench route against its plain twin, compared in alternating rounds. */
+  const infoRow = async (id, scenario, plainPath, auditedPath) => {
+    const { a: plain, b: audited } = await ctx.compare(mutation(plainPath), mutation(auditedPath));
+    return ctx.row({
+      id,
       group: 'Audit',
-      scenario:
-        'Worst case: POST /bench/write-audited vs /bench/write, a one-row INSERT in a transaction with vs without its audit entry (a second INSERT as heavy as the write) in the same transaction (req/s, 10 connections)',
-      app: auditedWrite,
-      baseline: plainWrite,
-      baselineLabel: 'not audited',
-      ratio: auditedWrite.rps / plainWrite.rps,
-      target: '≥ 0.9×',
-      pass: auditedWrite.rps / plainWrite.rps >= 0.9,
-      informational: true,
-    }),
-  );
-  const { a: plainAgain, b: intercepted } = await ctx.compare(mutation('write'), mutation('write-intercepted'));
-  rows.push(
-    ctx.row({
-      id: 'audit-request-cost-interceptor',
-      group: 'Audit',
-      scenario:
-        'POST /bench/write-intercepted (the same write under @Audited: the entry in a second transaction after the commit) vs /bench/write',
-      app: intercepted,
-      baseline: plainAgain,
-      baselineLabel: 'not audited',
-      ratio: intercepted.rps / plainAgain.rps,
-      target: '≥ 0.9×',
-      pass: intercepted.rps / plainAgain.rps >= 0.9,
-      informational: true,
-    }),
-  );
-  const { a: plain, b: audited } = await ctx.compare(mutation('mutate'), mutation('mutate-audited'));
-  rows.push(
-    ctx.row({
-      id: 'audit-request-cost-noop',
-      group: 'Audit',
-      scenario:
-        'POST /bench/mutate-audited vs /bench/mutate: a handler that writes nothing, with vs without @Audited (worst case: the audit insert is the only database work)',
+      scenario,
       app: audited,
       baseline: plain,
       baselineLabel: 'not audited',
@@ -65,7 +33,27 @@ export async function auditScenario(ctx) {
       target: '≥ 0.9×',
       pass: audited.rps / plain.rps >= 0.9,
       informational: true,
-    }),
+    });
+  };
+  rows.push(
+    await infoRow(
+      'audit-request-cost',
+      'Worst case: POST /bench/write-audited vs /bench/write, a one-row INSERT in a transaction with vs without its audit entry (a second INSERT as heavy as the write) in the same transaction (req/s, 10 connections)',
+      'write',
+      'write-audited',
+    ),
+    await infoRow(
+      'audit-request-cost-interceptor',
+      'POST /bench/write-intercepted (the same write under @Audited: the entry in a second transaction after the commit) vs /bench/write',
+      'write',
+      'write-intercepted',
+    ),
+    await infoRow(
+      'audit-request-cost-noop',
+      'POST /bench/mutate-audited vs /bench/mutate: a handler that writes nothing, with vs without @Audited (worst case: the audit insert is the only database work)',
+      'mutate',
+      'mutate-audited',
+    ),
   );
 
   // 2. One organization's day, first page, over days spread across the year (different partitions).
