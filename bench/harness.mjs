@@ -393,6 +393,75 @@ export async function probeEach({ targets, seconds = 3, concurrency = 1, minRequ
   };
 }
 
+/**
+ * An open-loop load at a fixed rate, evenly spaced: request i is due at start + i / rate, whatever the answers
+ * before it (autocannon's `overallRate` sends each connection's quota for the second in one burst at the start
+ * of the second, and corrects its histogram for coordinated omission with a 1 ms expected interval, which
+ * turns one slow answer into dozens of made-up ones). Latency runs from the time a request was due to its
+ * last byte, with microsecond resolution, so a request held back because all `connections` were busy, or
+ * because this process was late, counts its wait. Never more than `connections` sockets.
+ */
+export async function paced({ url, headers = {}, rate, duration, connections = 10, pid }) {
+  const pacedAgent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const cpuBefore = pid ? cpuSecondsOf(pid) : 0;
+  const total = Math.round(rate * duration);
+  const times = [];
+  let non2xx = 0;
+  let errors = 0;
+  let sent = 0;
+  let maxLateMs = 0;
+  const inFlight = new Set();
+  const start = performance.now();
+  const send = (due) => {
+    const done = new Promise((resolve) => {
+      const req = http.request(url, { headers, agent: pacedAgent }, (res) => {
+        res.on('data', () => undefined);
+        res.on('end', () => {
+          times.push(performance.now() - due);
+          if (res.statusCode < 200 || res.statusCode > 299) non2xx++;
+          resolve();
+        });
+        res.on('error', () => (errors++, resolve()));
+      });
+      req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
+      req.on('error', () => (errors++, resolve()));
+      req.end();
+    });
+    inFlight.add(done);
+    done.then(() => inFlight.delete(done));
+  };
+  await new Promise((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      while (sent < total && start + (sent * 1000) / rate <= now) {
+        const due = start + (sent * 1000) / rate;
+        maxLateMs = Math.max(maxLateMs, now - due);
+        send(due);
+        sent++;
+      }
+      if (sent < total) setTimeout(tick, Math.max(0, start + (sent * 1000) / rate - performance.now()));
+      else resolve();
+    };
+    tick();
+  });
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - start) / 1000;
+  pacedAgent.destroy();
+  const sorted = times.sort((a, b) => a - b);
+  return {
+    ...(pid && sorted.length ? { cpuMsPerRequest: ((cpuSecondsOf(pid) - cpuBefore) * 1000) / sorted.length } : {}),
+    rps: sorted.length / elapsed,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    mean: sorted.reduce((a, b) => a + b, 0) / (sorted.length || 1),
+    max: sorted.at(-1),
+    requests: sorted.length,
+    non2xx,
+    errors,
+    maxLateMs,
+  };
+}
+
 // ---- where it ran ----
 
 export async function machine(adminUrl = ADMIN_URL) {

@@ -269,12 +269,15 @@ export async function main(argv = process.argv.slice(2)) {
         if (cfg.warmup) await cannon({ ...target, duration: cfg.warmup });
         return cannon({ duration: cfg.duration, ...withPid(target) });
       },
-      /** Two targets measured in alternating rounds (A B, B A, …) after warming both; averaged per target. */
-      async compare(a, b) {
+      /**
+       * Two targets measured in alternating rounds (A B, B A, …) after warming both; averaged per target.
+       * `rounds` defaults to the mode's.
+       */
+      async compare(a, b, { rounds = cfg.rounds } = {}) {
         await cannon({ ...a, duration: cfg.warmup });
         await cannon({ ...b, duration: cfg.warmup });
         const runs = { a: [], b: [] };
-        for (let round = 0; round < cfg.rounds; round++) {
+        for (let round = 0; round < rounds; round++) {
           const order = round % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
           for (const key of order)
             runs[key].push(await cannon({ duration: cfg.duration, ...withPid(key === 'a' ? a : b) }));
