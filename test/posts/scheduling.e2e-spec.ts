@@ -61,13 +61,17 @@ describe(PostScheduler.name, () => {
     );
 
   it('should publish a scheduled post once, at its time, when two workers run', async () => {
-    const post = await insertScheduledPost(api, owner, inMs(1500));
+    const post = await insertScheduledPost(api, owner, inMs(3000));
     const versionKey = publicPostsVersionKey(env.REDIS_KEY_PREFIX!, owner.organizationId);
     const cacheVersion = Number(await api.get<Redis>(REDIS).get(versionKey));
     await scheduler.schedule(post);
 
     await sleep(1000);
-    expect((await readPost(api, post.id)).status).toBe('scheduled');
+    // Still waiting for its time. Only asked before that time: on a loaded machine the steps above can take
+    // seconds, and then the post is rightly published already (publishedAt ≥ publishAt is checked below).
+    const checkedAt = Date.now();
+    const early = await readPost(api, post.id);
+    if (checkedAt < post.publishAt.getTime()) expect(early.status).toBe('scheduled');
     const published = await waitForPublished(post);
 
     expect(published.publishedAt!.getTime()).toBeGreaterThanOrEqual(post.publishAt.getTime());
