@@ -181,7 +181,15 @@ export function applyCustomerFilters<T extends ObjectLiteral>(
   readable: { sql: string; params: Record<string, unknown> },
   filters: CustomerFilters,
 ): SelectQueryBuilder<T> {
-  const [first, ...rest] = customerConditions(organizationId, readable, filters);
+  return whereAll(qb, customerConditions(organizationId, readable, filters));
+}
+
+/** `qb` with every condition ANDed, in order, as its WHERE. */
+function whereAll<T extends ObjectLiteral>(
+  qb: SelectQueryBuilder<T>,
+  conditions: readonly CustomerCondition[],
+): SelectQueryBuilder<T> {
+  const [first, ...rest] = conditions;
   qb.where(first.sql, first.params);
   for (const condition of rest) qb.andWhere(condition.sql, condition.params);
   return qb;
@@ -252,11 +260,7 @@ export class CustomersRepository {
    * list request's CPU), and the reference the compiled SQL must equal.
    */
   listQuery(conditions: readonly CustomerCondition[], page: PageRequest): SelectQueryBuilder<Customer> {
-    const qb = this.selectDtoColumns();
-    const [first, ...rest] = conditions;
-    qb.where(first.sql, first.params);
-    for (const condition of rest) qb.andWhere(condition.sql, condition.params);
-    return applyKeysetPage(qb, page, KEYSET_PARAMETERS);
+    return applyKeysetPage(whereAll(this.selectDtoColumns(), conditions), page, KEYSET_PARAMETERS);
   }
 
   /**
