@@ -180,7 +180,9 @@ describe(BcryptProcess.name, () => {
 
     it('should reject start and later calls rather than hang', async () => {
       const script = join(dir, 'broken.js');
-      writeFileSync(script, `throw new Error('cannot load');`);
+      // Exits with code 1 before it is ready, as a child whose modules fail to load does, but quietly: a thrown
+      // error would print its stack into the test output (the child shares this process's stderr).
+      writeFileSync(script, `process.exit(1);`);
       const broken = new BcryptProcess({ size: 1, niceness: 19, script, respawnDelayMs: 50 });
       open.push(broken);
       await expect(broken.start()).rejects.toThrow(/bcrypt process exited with code 1/);
