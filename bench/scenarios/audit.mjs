@@ -289,7 +289,7 @@ export async function auditInsertScenario(ctx) {
       id: 'audit-request-cost-sql-floor',
       group: 'Audit',
       scenario:
-        'Floor of the audited write, SQL only: 10 bare pg clients, START/SET ISOLATION/INSERT/COMMIT with vs without the audit statement (named prepared); bench/audit.bench.mjs',
+        'Floor of the audited write, SQL only: 10 bare pg clients, START/INSERT/COMMIT with vs without the audit statement (named prepared); bench/audit.bench.mjs',
       app: { rps: floor.prepared.tps },
       baseline: { rps: floor.plain.tps },
       appLabel: 'with entry tx/s',
