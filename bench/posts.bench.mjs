@@ -132,14 +132,28 @@ await withDatabase('atrium_bench_posts', async (databaseUrl) => {
       throw new Error(`only ${published} of ${POSTS} posts were published 3 minutes after the last was due`);
     const drainedAfterLastDueSeconds = (Date.now() - lastDue) / 1000;
 
-    const latencies = (
+    const rows = (
       await db.query(
-        'SELECT extract(epoch FROM published_at - publish_at) * 1000 AS ms FROM posts WHERE id = ANY($1)',
+        `SELECT extract(epoch FROM published_at - publish_at) * 1000 AS ms,
+                extract(epoch FROM publish_at) * 1000 AS due FROM posts WHERE id = ANY($1)`,
         [ids],
       )
-    ).rows
-      .map((row) => Number(row.ms))
-      .sort((a, b) => a - b);
+    ).rows.map((row) => ({ ms: Number(row.ms), due: Number(row.due) }));
+    const latencies = rows.map((row) => row.ms).sort((a, b) => a - b);
+    // Where in the window the tail is: p50/p99/max of the posts due in each tenth of it.
+    const byTenth = Array.from({ length: 10 }, () => []);
+    for (const row of rows)
+      byTenth[Math.max(0, Math.min(9, Math.floor(((row.due - firstDue) / WINDOW_MS) * 10)))].push(row.ms);
+    const windowTenths = byTenth.map((values, tenth) => {
+      values.sort((a, b) => a - b);
+      return {
+        dueFromSecond: (tenth * WINDOW_MS) / 10_000,
+        posts: values.length,
+        p50: percentile(values, 50),
+        p99: percentile(values, 99),
+        max: values[values.length - 1],
+      };
+    });
     const audit = await db.query(
       `SELECT resource_id, count(*)::int AS n FROM audit_logs
         WHERE action = 'posts.publish' AND resource_id = ANY($1::text[]) GROUP BY resource_id`,
@@ -172,6 +186,7 @@ await withDatabase('atrium_bench_posts', async (databaseUrl) => {
         max: latencies[latencies.length - 1],
         min: latencies[0],
       },
+      byTenthOfWindow: windowTenths,
       drainedAfterLastDueSeconds,
       exactlyOnce: { publishedOnce, publishedTwice, missingAudit: POSTS - audit.rows.length },
       publicList: { cached, uncached, ratio: cached.reqPerSec / uncached.reqPerSec },
