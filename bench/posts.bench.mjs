@@ -4,6 +4,7 @@
 // list (GET /public/:orgSlug/posts) cached vs every request recomputed (bench route that evicts first).
 //   npm run bench:posts            BENCH_POSTS=2000 npm run bench:posts
 import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -18,9 +19,17 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const WORKERS = 2;
 const P99_TARGET_MS = Number(process.env.BENCH_POSTS_P99_MS ?? 2000);
 
-/** A worker process (src/worker.ts); resolves once it logs "worker started". */
-function startWorker(env) {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src/worker.ts')], {
+/**
+ * A worker process (src/worker.ts, or its build under BENCH_BUILD_DIR as the API in startServer); resolves once
+ * it logs "worker started". Its log goes to var/bench-logs/posts-worker-<n>.log.
+ */
+function startWorker(env, n) {
+  mkdirSync(join(ROOT, 'var', 'bench-logs'), { recursive: true });
+  const log = createWriteStream(join(ROOT, 'var', 'bench-logs', `posts-worker-${n}.log`));
+  const built = process.env.BENCH_BUILD_DIR && join(process.env.BENCH_BUILD_DIR, 'src/worker.js');
+  const args =
+    built && existsSync(built) ? [built] : ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src/worker.ts')];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '', ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -31,7 +40,8 @@ function startWorker(env) {
       out += chunk;
       if (out.includes('worker started')) {
         child.stdout.off('data', onData);
-        child.stdout.resume(); // keep draining its log
+        log.write(out);
+        child.stdout.pipe(log);
         resolve(child);
       }
     };
@@ -98,7 +108,7 @@ await withDatabase('atrium_bench_posts', async (databaseUrl) => {
     const createSeconds = (performance.now() - start) / 1000;
     console.log(`created ${POSTS} drafts in ${createSeconds.toFixed(1)} s`);
 
-    for (let w = 0; w < WORKERS; w++) workers.push(await startWorker(env));
+    for (let w = 0; w < WORKERS; w++) workers.push(await startWorker(env, w));
     console.log(`${WORKERS} workers started`);
 
     // Due times spread evenly over one minute, starting once every schedule call can have landed (schedule
