@@ -28,17 +28,20 @@ export async function withDatabase(name, fn) {
 }
 
 /**
- * Starts a TypeScript entry as a real process; resolves with its port once it prints READY <port>. Under
- * `npm run bench` (BENCH_BUILD_DIR set, the build just made) the compiled entry runs instead: ts-node keeps
- * the TypeScript compiler resident (~400 MB), which swamps what a bench of memory measures.
+ * Node's arguments for a TypeScript entry (relative to the repo). Under `npm run bench` (BENCH_BUILD_DIR set,
+ * the build just made) the compiled entry runs instead: ts-node keeps the TypeScript compiler resident
+ * (~400 MB), which swamps what a bench of memory measures.
  */
-export function startServer(entry, env) {
+export function entryArgs(entry) {
   const built = process.env.BENCH_BUILD_DIR && join(process.env.BENCH_BUILD_DIR, entry.replace(/\.ts$/, '.js'));
-  const args =
-    built && entry.endsWith('.ts') && existsSync(built)
-      ? [built]
-      : ['-r', 'ts-node/register/transpile-only', join(ROOT, entry)];
-  const child = spawn(process.execPath, args, {
+  return built && entry.endsWith('.ts') && existsSync(built)
+    ? [built]
+    : ['-r', 'ts-node/register/transpile-only', join(ROOT, entry)];
+}
+
+/** Starts a TypeScript entry as a real process (entryArgs); resolves with its port once it prints READY <port>. */
+export function startServer(entry, env) {
+  const child = spawn(process.execPath, entryArgs(entry), {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

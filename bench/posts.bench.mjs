@@ -4,11 +4,11 @@
 // list (GET /public/:orgSlug/posts) cached vs every request recomputed (bench route that evicts first).
 //   npm run bench:posts            BENCH_POSTS=2000 npm run bench:posts
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ROOT, benchEnv, load, startServer, withDatabase, writeResult } from './lib.mjs';
+import { ROOT, benchEnv, entryArgs, load, startServer, withDatabase, writeResult } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const { Client } = require('pg');
@@ -20,16 +20,13 @@ const WORKERS = 2;
 const P99_TARGET_MS = Number(process.env.BENCH_POSTS_P99_MS ?? 2000);
 
 /**
- * A worker process (src/worker.ts, or its build under BENCH_BUILD_DIR as the API in startServer); resolves once
- * it logs "worker started". Its log goes to var/bench-logs/posts-worker-<n>.log.
+ * A worker process (src/worker.ts, run as entryArgs says); resolves once it logs "worker started". Its log goes
+ * to var/bench-logs/posts-worker-<n>.log.
  */
 function startWorker(env, n) {
   mkdirSync(join(ROOT, 'var', 'bench-logs'), { recursive: true });
   const log = createWriteStream(join(ROOT, 'var', 'bench-logs', `posts-worker-${n}.log`));
-  const built = process.env.BENCH_BUILD_DIR && join(process.env.BENCH_BUILD_DIR, 'src/worker.js');
-  const args =
-    built && existsSync(built) ? [built] : ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src/worker.ts')];
-  const child = spawn(process.execPath, args, {
+  const child = spawn(process.execPath, entryArgs('src/worker.ts'), {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '', ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],

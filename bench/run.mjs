@@ -382,12 +382,12 @@ export async function main(argv = process.argv.slice(2)) {
 
     // Order. Full: build, dataset, this run's API (every API scenario), then the spawned benches one by one.
     // Quick (bounded to 5 minutes): the posts bench, which mostly waits for its one-minute publishing
-    // window, runs in the background from the start, while the build, the other spawned benches, the start
-    // of this run's API and the query plans run; the API scenarios wait for it, so they have the machine.
+    // window, runs in the background once the build is there (it starts the API and workers from it), while
+    // the other spawned benches, the start of this run's API and the query plans run; the API scenarios wait
+    // for it, so they have the machine.
     const spawnedGroups = groups.filter((g) => !g.api);
     const apiGroups = groups.filter((g) => g.api);
     const background = args.mode === 'quick' ? spawnedGroups.filter((g) => g.alongsideInQuick) : [];
-    const backgroundDone = Promise.all(background.map((group) => runGroup(group, ctx)));
     const foreground = spawnedGroups.filter((g) => !background.includes(g));
 
     // 1. Build.
@@ -403,6 +403,7 @@ export async function main(argv = process.argv.slice(2)) {
     } else if (!existsSync(join(BUILD_DIR, 'src/main.js'))) {
       throw new Error('--no-build, but var/bench-dist has no build');
     }
+    const backgroundDone = Promise.all(background.map((group) => runGroup(group, ctx)));
     if (args.mode === 'quick') {
       for (const group of foreground) await runGroup(group, ctx);
     }

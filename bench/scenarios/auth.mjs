@@ -266,31 +266,27 @@ export async function authScenario(ctx) {
   // The machine's share: bare servers at the same rates during the same flood (the API's logins); full runs
   // only, as the quick run's budget is five minutes.
   const captured = ctx.queries?.['customers-list-createdAt-desc'];
-  const bareServers =
-    floodRounds === 1
-      ? []
-      : [
-          ...(captured
-            ? [
-                {
-                  id: 'login-flood-p99-bare',
-                  name: 'the bare Fastify + pg customers baseline',
-                  entry: 'bench/baselines/customers.mjs',
-                  env: { BENCH_BASELINE_SQL: JSON.stringify(captured) },
-                  path: '/customers',
-                  like: customers,
-                },
-              ]
-            : []),
-          {
-            id: 'login-flood-p99-bare-trivial',
-            name: 'bare Fastify returning the same JSON as /bench/private',
-            entry: 'bench/baselines/trivial.mjs',
-            env: {},
-            path: '/bench/private',
-            like: jwtRoute,
-          },
-        ];
+  const bareServers = [];
+  if (floodRounds > 1) {
+    if (captured) {
+      bareServers.push({
+        id: 'login-flood-p99-bare',
+        name: 'the bare Fastify + pg customers baseline',
+        entry: 'bench/baselines/customers.mjs',
+        env: { BENCH_BASELINE_SQL: JSON.stringify(captured) },
+        path: '/customers',
+        like: customers,
+      });
+    }
+    bareServers.push({
+      id: 'login-flood-p99-bare-trivial',
+      name: 'bare Fastify returning the same JSON as /bench/private',
+      entry: 'bench/baselines/trivial.mjs',
+      env: {},
+      path: '/bench/private',
+      like: jwtRoute,
+    });
+  }
   for (const server of bareServers) {
     const bare = await ctx.startBaseline(`baseline-${server.id}`, server.entry, server.env);
     try {
