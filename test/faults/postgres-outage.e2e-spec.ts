@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { waitFor } from '../helpers/wait-for';
 import { call, expectProblem, registerOwner, type Account } from './support/api-client';
 import { killAll, startApi, type RunningApi } from './support/processes';
 import { TcpProxy } from './support/tcp-proxy';
@@ -93,8 +94,20 @@ describe('PostgreSQL unavailable (real API process behind a cuttable proxy)', ()
     expectProblem(await readCustomer(), 503, 'database-unavailable');
     proxy.restore();
 
-    const res = await readCustomer();
-    expect(res.status).toBe(200);
+    // The first new connection after the restore can still exceed DB_CONNECT_TIMEOUT_MS on a saturated machine
+    // (the full suite runs beside this one), so recovery is awaited, bounded, with what each miss answered.
+    const misses: unknown[] = [];
+    const res = await waitFor(
+      async () => {
+        const attempt = await readCustomer();
+        if (attempt.status === 200) return attempt;
+        misses.push({ status: attempt.status, ms: attempt.ms, body: attempt.body });
+        return undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 200, what: 'the customer read to succeed again' },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; answers: ${JSON.stringify(misses)}`);
+    });
     expect(res.body).toMatchObject({ id: customerId, name: 'Ada Lovelace' });
     expect((await call(api.url, 'GET', '/health/ready')).status).toBe(200);
     expect((await call(api.url, 'GET', '/api/v1/auth/me', { token: owner.accessToken })).status).toBe(200);
