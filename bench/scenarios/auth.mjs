@@ -69,13 +69,20 @@ export async function authScenario(ctx) {
   const route = (path) => ({ url: `${api.url}/api/v1/bench/${path}`, headers: member });
 
   // 1. A permission-checked route that touches no database vs bare Fastify returning the same JSON.
+  // Nest alone (one controller, nothing global) against the same bare route: the framework's own floor here.
   const baseline = await ctx.startBaseline('baseline-trivial', 'bench/baselines/trivial.mjs', {});
+  const bareNest = await ctx.startBaseline('baseline-bare-nest', 'bench/baselines/bare-nest.mjs', {});
   let permitted;
   let bare;
+  let nestAlone;
+  let bareForNest;
   try {
-    ({ a: permitted, b: bare } = await ctx.compare(route('permitted'), { url: `${baseline.url}/bench/permitted` }));
+    const bareRoute = { url: `${baseline.url}/bench/permitted` };
+    ({ a: permitted, b: bare } = await ctx.compare(route('permitted'), bareRoute));
+    ({ a: nestAlone, b: bareForNest } = await ctx.compare({ url: `${bareNest.url}/bench/permitted` }, bareRoute));
   } finally {
     await baseline.stop();
+    await bareNest.stop();
   }
   const trivialRow = ctx.row({
     id: 'trivial-protected-vs-bare',
@@ -87,7 +94,22 @@ export async function authScenario(ctx) {
     target: '≥ 0.5×',
     pass: permitted.rps / bare.rps >= 0.5,
   });
-  rows.push(trivialRow);
+  rows.push(
+    trivialRow,
+    ctx.row({
+      id: 'trivial-nest-alone-vs-bare',
+      group: 'Auth',
+      scenario:
+        'Machine: Nest alone (Fastify adapter, one controller, no global guard, hook or interceptor) returning the same JSON vs bare Fastify, req/s',
+      app: nestAlone,
+      baseline: bareForNest,
+      ratio: nestAlone.rps / bareForNest.rps,
+      target: '≥ 0.5×',
+      pass: nestAlone.rps / bareForNest.rps >= 0.5,
+      informational: true,
+      note: `the framework's floor for the row above: the app's route is ${((permitted.rps / nestAlone.rps) * 100).toFixed(0)} % of Nest alone`,
+    }),
+  );
 
   // 2. What the guard and the cached decision add: the same trivial route public, JWT-only and
   // permission-checked, back to back; cost = 1/rps(protected) - 1/rps(public) at the same concurrency.
