@@ -96,7 +96,9 @@ export class SessionService {
         if (withinGrace && token.successorSealed) {
           return { pair: JSON.parse(this.secretBox.open(token.successorSealed, token.id)) as TokenPair };
         }
-        await this.revokeWhere(m, { id: session.id }, 'refresh-token-reuse', now);
+        // With the user: by id alone, sessions_user_active_idx (WHERE revoked_at IS NULL) still matches, and under
+        // statistics from before a burst of logins the planner may scan every active session for it.
+        await this.revokeWhere(m, { id: session.id, userId: session.userId }, 'refresh-token-reuse', now);
         return { reused: session };
       }
       if (token.expiresAt <= now) throw invalidRefresh();
