@@ -3,6 +3,8 @@ import { DataSource, type QueryRunner } from 'typeorm';
 import { PUBLISH_DUE_POST_SQL } from '../../src/modules/posts/post-publisher';
 import { registerOwner, type TestAccount } from '../helpers/auth';
 import { createTestApp } from '../helpers/test-app';
+import { waitFor } from '../helpers/wait-for';
+import { insertScheduledPost, readPost } from './scheduling-fixtures';
 
 /*
  * The worker's publish statement after a burst of scheduling: statistics taken while no post was scheduled,
@@ -18,6 +20,7 @@ describe('Publishing a due post: its plan', () => {
   let app: NestFastifyApplication;
   let owner: TestAccount;
   let runner: QueryRunner;
+  let due: Array<{ id: string; createdAt: Date }>;
   let post: { id: string; createdAt: Date };
 
   beforeAll(async () => {
@@ -28,7 +31,7 @@ describe('Publishing a due post: its plan', () => {
     await runner.startTransaction();
     // Statistics as they are before the burst: none of the posts below is scheduled yet.
     await runner.manager.query('ANALYZE posts');
-    const rows = await runner.manager.query<{ id: string; createdAt: Date }[]>(
+    due = await runner.manager.query<{ id: string; createdAt: Date }[]>(
       `INSERT INTO posts (id, created_at, organization_id, author_id, title, slug, status, publish_at, version)
        SELECT gen_random_uuid(), now(), $1, $2, 'Due ' || n, 'publish-plan-' || n, 'scheduled',
               now() + n * interval '6 ms', 1
@@ -36,7 +39,7 @@ describe('Publishing a due post: its plan', () => {
        RETURNING id, created_at AS "createdAt"`,
       [owner.organizationId, owner.userId, SCHEDULED],
     );
-    post = rows[Math.floor(SCHEDULED / 2)];
+    post = due[Math.floor(SCHEDULED / 2)];
   });
 
   afterAll(async () => {
@@ -85,15 +88,38 @@ describe('Publishing a due post: its plan', () => {
   });
 
   it('should not publish a deleted post', async () => {
-    const other = (
-      await runner.manager.query<{ id: string; createdAt: Date }[]>(
-        `SELECT id, created_at AS "createdAt" FROM posts WHERE slug = 'publish-plan-1'`,
-      )
-    )[0];
+    const [other] = due;
     await runner.manager.query('UPDATE posts SET deleted_at = now() WHERE id = $1 AND created_at = $2', [
       other.id,
       other.createdAt,
     ]);
     expect(await runner.manager.query(PUBLISH_DUE_POST_SQL, [other.id, other.createdAt, null])).toEqual([[], 0]);
+  });
+
+  it('should let only the first of two concurrent publishers update the post', async () => {
+    const scheduled = await insertScheduledPost(app, owner, new Date());
+    const params = [scheduled.id, scheduled.createdAt, null];
+    const [first, second] = [app.get(DataSource).createQueryRunner(), app.get(DataSource).createQueryRunner()];
+    try {
+      const [{ pid }] = await second.manager.query<{ pid: number }[]>('SELECT pg_backend_pid() AS pid');
+      await first.startTransaction();
+      await second.startTransaction();
+      expect((await first.manager.query(PUBLISH_DUE_POST_SQL, params))[1]).toBe(1);
+      const late = second.manager.query(PUBLISH_DUE_POST_SQL, params);
+      // The second statement waits on the first's row lock, then reads the row as the first committed it.
+      await waitFor(async () => {
+        const waiting = await app
+          .get(DataSource)
+          .query<unknown[]>("SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'", [pid]);
+        return waiting.length > 0 ? true : undefined;
+      });
+      await first.commitTransaction();
+      expect(await late).toEqual([[], 0]);
+      await second.commitTransaction();
+    } finally {
+      await first.release();
+      await second.release();
+    }
+    expect((await readPost(app, scheduled.id)).version).toBe(2);
   });
 });
