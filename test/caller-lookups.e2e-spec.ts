@@ -46,7 +46,7 @@ describe(CallerLookups.name, () => {
     keys: [`${prefix}rbac:version:${c.organizationId}`],
     args: [`${prefix}rbac:grants:${c.organizationId}:`, c.userId],
   });
-  const hitCall = (c: Caller) => ({ keys: [`${prefix}rl:GET:/r:user:${c.userId}`], args: [60_000] });
+  const hitCall = (c: Caller) => ({ keys: [`${prefix}rl:GET:/r:user:${c.userId}`], args: [60_000, 1] });
 
   beforeAll(() => {
     redis = new Redis({ host: '127.0.0.1', port: 6379, enableOfflineQueue: true, lazyConnect: false });

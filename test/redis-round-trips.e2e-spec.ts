@@ -5,68 +5,23 @@ import { AppConfig } from '../src/config/app.config';
 import { REDIS } from '../src/core/redis/redis.module';
 import { bearer, registerOwner, type TestAccount } from './helpers/auth';
 import { expectProblem } from './helpers/problem';
+import { writesAbout, writesDuring } from './helpers/redis-writes';
 import { createTestApp } from './helpers/test-app';
 
-/** The commands of a RESP write (arrays of bulk strings, as ioredis sends them), each as its arguments. */
-function decodeCommands(chunk: Buffer): string[][] {
-  const commands: string[][] = [];
-  let at = 0;
-  const line = (): string => {
-    const end = chunk.indexOf('\r\n', at);
-    const text = chunk.toString('latin1', at, end);
-    at = end + 2;
-    return text;
-  };
-  while (at < chunk.length) {
-    const count = Number(line().slice(1));
-    const args: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const length = Number(line().slice(1));
-      args.push(chunk.toString('utf8', at, at + length));
-      at += length + 2;
-    }
-    commands.push(args);
-  }
-  return commands;
-}
+// Every request as it goes when this process knows nothing (a cold session): near cache and batching off.
+const ASK_REDIS_EVERY_TIME = { REDIS_NEAR_CACHE: 'false', RATE_LIMIT_BATCH_MS: '0' };
 
-/** What the app's shared Redis client writes to its socket while `run` runs: one entry per write. */
-async function writesDuring(
-  redis: Redis,
-  run: () => Promise<LightMyRequestResponse>,
-): Promise<{ response: LightMyRequestResponse; writes: string[][][] }> {
-  const socket = redis.stream;
-  const chunks: Buffer[] = [];
-  const write = socket.write.bind(socket) as (chunk: unknown, ...rest: unknown[]) => boolean;
-  socket.write = (chunk: unknown, ...rest: unknown[]) => {
-    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-    return write(chunk, ...rest);
-  };
-  try {
-    const response = await run();
-    return { response, writes: chunks.map(decodeCommands) };
-  } finally {
-    socket.write = write;
-  }
-}
-
-describe('Redis round trips of an authenticated request', () => {
+describe('Redis round trips of an authenticated request the process knows nothing about', () => {
   let app: NestFastifyApplication;
   let redis: Redis;
   let owner: TestAccount;
 
   const list = (account: TestAccount) =>
     app.inject({ method: 'GET', url: '/api/v1/customers?limit=20', headers: bearer(account.accessToken) });
-  /** Writes carrying a command about this account: its session, its organization's grants, its counters. */
-  const about = (writes: string[][][], account: TestAccount) =>
-    writes.filter((commands) =>
-      commands.some((args) =>
-        args.some((arg) => [account.sessionId, account.organizationId, account.userId].some((id) => arg.includes(id))),
-      ),
-    );
+  const about = writesAbout;
 
   beforeAll(async () => {
-    app = await createTestApp();
+    app = await createTestApp(ASK_REDIS_EVERY_TIME);
     redis = app.get<Redis>(REDIS);
     owner = await registerOwner(app, 'round-trips');
   });
@@ -170,7 +125,7 @@ describe('Redis round trips of an authenticated request', () => {
   });
 
   it('should answer 429 from the counter started with the session lookup once the limit is reached', async () => {
-    const limited = await createTestApp({ RATE_LIMIT_MAX: '2' });
+    const limited = await createTestApp({ ...ASK_REDIS_EVERY_TIME, RATE_LIMIT_MAX: '2' });
     try {
       const account = await registerOwner(limited, 'round-trips-limited');
       const call = () =>

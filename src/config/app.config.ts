@@ -85,7 +85,7 @@ export class AppConfig {
     migrateOnStart: boolean;
     logQueries: boolean;
   };
-  readonly redis: { url: string; keyPrefix: string; cacheTtlSeconds: number };
+  readonly redis: { url: string; keyPrefix: string; cacheTtlSeconds: number; nearCache: boolean };
   readonly log: { level: Env['LOG_LEVEL']; format: Env['LOG_FORMAT'] };
   readonly pagination: { defaultLimit: number; maxLimit: number; cursorSecret: string };
   readonly jwt: {
@@ -120,7 +120,7 @@ export class AppConfig {
     totpEncryptionKey: Buffer;
     totpIssuer: string;
   };
-  readonly rateLimit: { windowSeconds: number; max: number; authMax: number };
+  readonly rateLimit: { windowSeconds: number; max: number; authMax: number; batchMs: number };
   readonly mail: { smtpUrl?: string; from: string; outboxDir: string; publicAppUrl: string };
   readonly worker: { concurrency: number; jobLockMs: number; stalledIntervalMs: number };
   readonly queue: {
@@ -200,7 +200,12 @@ export class AppConfig {
       migrateOnStart: env.DB_MIGRATE_ON_START,
       logQueries: env.DB_LOG_QUERIES,
     };
-    this.redis = { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, cacheTtlSeconds: env.CACHE_TTL_SECONDS };
+    this.redis = {
+      url: env.REDIS_URL,
+      keyPrefix: env.REDIS_KEY_PREFIX,
+      cacheTtlSeconds: env.CACHE_TTL_SECONDS,
+      nearCache: env.REDIS_NEAR_CACHE,
+    };
     this.log = { level: env.LOG_LEVEL, format: env.LOG_FORMAT };
     this.pagination = {
       defaultLimit: env.PAGINATION_DEFAULT_LIMIT,
@@ -242,6 +247,7 @@ export class AppConfig {
       windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
       max: env.RATE_LIMIT_MAX,
       authMax: env.RATE_LIMIT_AUTH_MAX,
+      batchMs: env.RATE_LIMIT_BATCH_MS,
     };
     this.mail = {
       smtpUrl: env.SMTP_URL,

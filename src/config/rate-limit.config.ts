@@ -14,4 +14,11 @@ export const rateLimitEnv = {
     max: 100000,
     description: 'Requests per window per /auth route for one client IP (login, OTP, refresh…)',
   }),
+  RATE_LIMIT_BATCH_MS: int({
+    default: '100',
+    min: 0,
+    max: 1000,
+    description:
+      'Hits of limits of 40 or more counted in the process and added to Redis every this many ms, exact near the limit (0: every hit in Redis)',
+  }),
 };

@@ -1,10 +1,11 @@
 import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '../../config/app.config';
 import { replyOf, requestOf } from '../http/http-context';
 import { CallerLookups, type Caller, type LookupCall } from '../redis/caller-lookups';
 import { RedisAvailability } from '../redis/redis-availability';
+import { BatchedCounts, slackOf } from './batched-counts';
 import { clientBucketAddress } from './client-address';
 import { LocalRateLimiter } from './local-rate-limiter';
 import { RATE_LIMIT_METADATA, type RateLimitSpec } from './rate-limit.decorator';
@@ -21,6 +22,8 @@ interface RateLimitPolicy {
   failClosed: boolean;
   /** `RateLimit-Policy` value; fixed per route, so built once. */
   policyHeader: string;
+  /** Hits this process may hold back (BatchedCounts); 0 for auth, fail-closed and small limits. */
+  slack: number;
 }
 
 /** Set by the JWT guard, which runs before this one; only the id is read here. */
@@ -30,10 +33,12 @@ type TrackedRequest = FastifyRequest & { user?: { id?: unknown } };
 interface StartedHit {
   bucket: string;
   hit: Promise<RateLimitHit>;
+  /** Hits it adds (BatchedCounts.take). */
+  sent: number;
 }
 
 /** This guard's part of the JWT guard's script: the counter of `bucket`. */
-type HitCall = LookupCall & { bucket: string; request: FastifyRequest };
+type HitCall = LookupCall & { bucket: string; request: FastifyRequest; sent: number };
 
 /**
  * Counts every request of a limited route in Redis and answers 429 problem+json once a tracker (the
@@ -47,10 +52,13 @@ type HitCall = LookupCall & { bucket: string; request: FastifyRequest };
  * The client IP is Fastify's `request.ip`: X-Forwarded-For counts only when sent by a proxy TRUST_PROXY
  * trusts, so clients cannot pick a fresh bucket by sending the header themselves.
  *
- * Per-request cost (DESIGN.md §4): the policy of a handler is resolved once and cached; then one Redis
- * command and two headers. On an authenticated request the count is part of the JWT guard's one script
- * call with the session lookup (CallerLookups); this guard awaits its reply. Such a request is
- * counted even when its session turns out to be revoked (it is refused with 401 all the same).
+ * Per-request cost (DESIGN.md §4): the policy of a handler is resolved once and cached; then, far from the
+ * limit, a count in this process (BatchedCounts: hits go to Redis in batches every RATE_LIMIT_BATCH_MS, and
+ * every hit again near the limit; auth and small limits always every hit) and two headers. A hit counted in
+ * Redis is one command; on an authenticated request whose session is not known in this process it is part of
+ * the JWT guard's one script call with the session lookup (CallerLookups), and this guard awaits its reply.
+ * Such a request is counted even when its session turns out to be revoked (it is refused with 401 all the
+ * same).
  *
  * While Redis is unreachable, requests are counted by a LocalRateLimiter in this process with the same
  * policy: limits never disappear (each instance enforces them on its own, see LocalRateLimiter). Only a
@@ -63,6 +71,7 @@ export class RateLimitGuard implements CanActivate {
    * two controllers may carry different class-level limits. */
   private readonly policies = new Map<object, Map<object, RateLimitPolicy | null>>();
   private readonly local = new LocalRateLimiter();
+  private readonly batched: BatchedCounts;
   private readonly started = new WeakMap<FastifyRequest, StartedHit>();
   private storageFailing = false;
 
@@ -73,6 +82,9 @@ export class RateLimitGuard implements CanActivate {
     private readonly redis: RedisAvailability,
     lookups: CallerLookups,
   ) {
+    this.batched = new BatchedCounts(config.rateLimit.batchMs, (bucket, hits, windowMs) =>
+      storage.hit(bucket, windowMs, hits),
+    );
     lookups.register<HitCall>({
       part: HIT_PART,
       plan: (caller, context) => this.plan(caller, context),
@@ -80,7 +92,7 @@ export class RateLimitGuard implements CanActivate {
         const hit = reply.then(toHit);
         // canActivate awaits it and falls back on failure; when the JWT guard refuses the request, nobody does.
         hit.catch(() => undefined);
-        this.started.set(call.request, { bucket: call.bucket, hit });
+        this.started.set(call.request, { bucket: call.bucket, hit, sent: call.sent });
       },
     });
   }
@@ -93,14 +105,20 @@ export class RateLimitGuard implements CanActivate {
     return this.limit(context, policy);
   }
 
-  private async limit(context: ExecutionContext, policy: RateLimitPolicy): Promise<boolean> {
+  private limit(context: ExecutionContext, policy: RateLimitPolicy): boolean | Promise<boolean> {
     const request = requestOf<TrackedRequest>(context);
     const reply = replyOf(context);
     const bucket = bucketOf(request, policy, request.user?.id);
     const started = this.started.get(request);
     if (started) this.started.delete(request);
+    if (started?.bucket === bucket)
+      return this.count(bucket, policy, started).then((hit) => this.answer(reply, policy, hit));
+    const hit = this.redis.isUp && !this.storageFailing ? this.batched.hit(bucket, policy) : null;
+    if (hit) return this.answer(reply, policy, hit);
+    return this.count(bucket, policy).then((counted) => this.answer(reply, policy, counted));
+  }
 
-    const { count, msToReset } = await this.count(bucket, policy, started?.bucket === bucket ? started.hit : undefined);
+  private answer(reply: FastifyReply, policy: RateLimitPolicy, { count, msToReset }: RateLimitHit): boolean {
     const resetSeconds = Math.max(1, Math.ceil(msToReset / 1000));
     const remaining = Math.max(0, policy.max - count);
     void reply
@@ -120,14 +138,17 @@ export class RateLimitGuard implements CanActivate {
     if (!policy) return null;
     const request = requestOf<TrackedRequest>(context);
     const bucket = bucketOf(request, policy, caller.userId);
-    return { keys: [this.storage.keyOf(bucket)], args: [policy.windowMs], bucket, request };
+    const sent = this.batched.take(bucket);
+    return { keys: [this.storage.keyOf(bucket)], args: [policy.windowMs, sent], bucket, request, sent };
   }
 
   /** Counts in Redis; while Redis is down (known, or this call fails) in this process instead. */
-  private async count(bucket: string, policy: RateLimitPolicy, started?: Promise<RateLimitHit>): Promise<RateLimitHit> {
+  private async count(bucket: string, policy: RateLimitPolicy, started?: StartedHit): Promise<RateLimitHit> {
     if (started || this.redis.isUp) {
       try {
-        const hit = await (started ?? this.storage.hit(bucket, policy.windowMs));
+        const sent = started?.sent ?? this.batched.take(bucket);
+        const hit = await (started?.hit ?? this.storage.hit(bucket, policy.windowMs, sent));
+        this.batched.counted(bucket, policy, hit, sent);
         if (this.storageFailing) {
           this.storageFailing = false;
           this.local.clear();
@@ -151,6 +172,7 @@ export class RateLimitGuard implements CanActivate {
   private countLocally(bucket: string, policy: RateLimitPolicy, error: unknown): RateLimitHit {
     if (!this.storageFailing) {
       this.storageFailing = true;
+      this.batched.clear();
       const reason = error instanceof Error ? error.message : String(error);
       this.logger.warn(`Rate limits cannot be counted in Redis (${reason}); counting in this process meanwhile`);
     }
@@ -216,5 +238,7 @@ function makePolicy(name: string, max: number, windowSeconds: number, byUser: bo
     byUser,
     failClosed,
     policyHeader: `"${name}";q=${max};w=${windowSeconds}`,
+    // Limits that stop guessing, or must fail closed, are counted hit by hit.
+    slack: name === 'auth' || failClosed ? 0 : slackOf(max),
   } satisfies RateLimitPolicy;
 }

@@ -18,6 +18,7 @@ describe(RateLimitStorage.name, () => {
       1,
       'app:rl:GET:/r:ip:192.0.2.1',
       60_000,
+      1,
     );
     expect(evalScript).not.toHaveBeenCalled();
   });
@@ -28,7 +29,13 @@ describe(RateLimitStorage.name, () => {
     const storage = storageWith({ evalsha, eval: evalScript });
 
     await expect(storage.hit('bucket', 60_000)).resolves.toEqual({ count: 1, msToReset: 60_000 });
-    expect(evalScript).toHaveBeenCalledWith(expect.stringContaining("redis.call('INCR'"), 1, 'app:rl:bucket', 60_000);
+    expect(evalScript).toHaveBeenCalledWith(
+      expect.stringContaining("redis.call('INCRBY'"),
+      1,
+      'app:rl:bucket',
+      60_000,
+      1,
+    );
   });
 
   it('should reject when Redis is unreachable, leaving fail open or closed to the guard', async () => {

@@ -15,12 +15,13 @@ import { RedisScript } from '../redis/redis-script';
  *
  * Increment, expiry and the read-back run as one script: atomic (no counter left without expiry when a
  * client dies between commands) and one round trip. `PTTL < 0` also repairs a counter that lost its expiry.
+ * ARGV: the window (ms) and the hits to add (1, or more with hits counted in the process: BatchedCounts).
  * Returns `{ count, msToReset }`. Runs alone (HIT_SCRIPT) or, for an authenticated request, as the rate-limit
  * guard's part of the JWT guard's per-request script (CallerLookups).
  */
 export const HIT_PART: LookupPart = {
   lua: `
-local count = redis.call('INCR', KEYS[1])
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
   ttl = tonumber(ARGV[1])
@@ -29,7 +30,7 @@ end
 return { count, ttl }
 `,
   keys: 1,
-  args: 1,
+  args: 2,
 };
 const HIT_SCRIPT = new RedisScript(HIT_PART.lua);
 
@@ -52,9 +53,9 @@ export class RateLimitStorage {
     this.keyPrefix = `${config.redis.keyPrefix}rl:`;
   }
 
-  /** Counts one request in `bucket`; rejects when Redis is unreachable (the shared client has no offline queue). */
-  async hit(bucket: string, windowMs: number): Promise<RateLimitHit> {
-    return toHit(await HIT_SCRIPT.run(this.redis, [this.keyOf(bucket)], [windowMs]));
+  /** Counts `hits` requests in `bucket`; rejects when Redis is unreachable (the shared client has no offline queue). */
+  async hit(bucket: string, windowMs: number, hits = 1): Promise<RateLimitHit> {
+    return toHit(await HIT_SCRIPT.run(this.redis, [this.keyOf(bucket)], [windowMs, hits]));
   }
 
   /** The Redis key of a bucket (HIT_PART's key). */

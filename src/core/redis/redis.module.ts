@@ -2,6 +2,7 @@ import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nes
 import { Redis } from 'ioredis';
 import { AppConfig } from '../../config/app.config';
 import { CallerLookups } from './caller-lookups';
+import { NearCache } from './near-cache';
 import { RedisAvailability } from './redis-availability';
 import { redisOptionsFromUrl } from './redis-connection';
 import { REDIS } from './redis.tokens';
@@ -51,8 +52,9 @@ export { REDIS };
     },
     RedisAvailability,
     CallerLookups,
+    NearCache,
   ],
-  exports: [REDIS, RedisAvailability, CallerLookups],
+  exports: [REDIS, RedisAvailability, CallerLookups, NearCache],
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(@Inject(REDIS) private readonly redis: Redis) {}

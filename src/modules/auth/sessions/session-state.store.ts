@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Repository } from 'typeorm';
 import { AppConfig } from '../../../config/app.config';
 import type { LookupCall, LookupPart } from '../../../core/redis/caller-lookups';
+import { NearCache } from '../../../core/redis/near-cache';
 import { RedisAvailability } from '../../../core/redis/redis-availability';
 import { REDIS } from '../../../core/redis/redis.module';
 import { Session } from './session.entity';
@@ -31,6 +32,10 @@ export const SESSION_STATE_PART: LookupPart = {
  * still be in Redis when it comes back (partition healed, restart from RDB/AOF). So after an outage this
  * process saw, cached "active" entries are not trusted for their whole lifetime (ACTIVE_TTL_SECONDS), and the
  * missed revocations are written as soon as Redis is back (RedisAvailability).
+ *
+ * A warm lookup does not reach Redis: the state Redis answered is kept in this process (NearCache), and Redis
+ * tells every instance the moment the key changes, so a revocation through any instance reaches the others
+ * as Redis applies it (and this instance's own at once).
  */
 @Injectable()
 export class SessionStateStore {
@@ -39,15 +44,39 @@ export class SessionStateStore {
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     private readonly config: AppConfig,
     private readonly availability: RedisAvailability,
-  ) {}
+    private readonly near: NearCache,
+  ) {
+    near.track(this.key(''));
+  }
 
   private key(sessionId: string): string {
     return `${this.config.redis.keyPrefix}session:${sessionId}`;
   }
 
-  /** The state on its own (one GET); the JWT guard reads it in its per-request script instead. */
+  /** The state on its own (near copy, else one GET); the JWT guard reads it in its per-request script instead. */
   get(sessionId: string): Promise<SessionState> {
-    return this.resolve(sessionId, this.redis.get(this.key(sessionId)));
+    const known = this.known(sessionId);
+    if (known) return Promise.resolve(known);
+    const ticket = this.near.ticket();
+    return this.resolve(sessionId, this.redis.get(this.key(sessionId)), ticket);
+  }
+
+  /**
+   * The state as this process knows it without asking anyone (NearCache), or undefined. Trusted as the Redis
+   * answer it copies is: a live state not right after an outage.
+   */
+  known(sessionId: string): SessionState | undefined {
+    const value = this.near.get(this.key(sessionId));
+    if (value === 'revoked') return value;
+    if ((value === 'active' || value === 'mfa-setup') && !this.availability.distrusts(ACTIVE_TTL_SECONDS * 1000)) {
+      return value;
+    }
+    return undefined;
+  }
+
+  /** Take before sending SESSION_STATE_PART; pass to `resolve`. */
+  ticket(): number {
+    return this.near.ticket();
   }
 
   /** Keys of SESSION_STATE_PART for this session. */
@@ -57,9 +86,10 @@ export class SessionStateStore {
 
   /**
    * The state, given what Redis holds for the session (`pending`: the GET's reply, which rejects when Redis did
-   * not answer): trusted when it may be, else read from PostgreSQL and cached.
+   * not answer; `ticket` taken before it was sent): trusted when it may be, else read from PostgreSQL and
+   * cached.
    */
-  async resolve(sessionId: string, pending: Promise<unknown>): Promise<SessionState> {
+  async resolve(sessionId: string, pending: Promise<unknown>, ticket: number): Promise<SessionState> {
     let cached: unknown = null;
     try {
       cached = await pending;
@@ -67,6 +97,9 @@ export class SessionStateStore {
       // Redis did not answer: PostgreSQL does.
     }
     // "revoked" is final; a live state may be stale right after an outage (see above).
+    if (cached === 'revoked' || cached === 'active' || cached === 'mfa-setup') {
+      this.near.fill(ticket, this.key(sessionId), cached);
+    }
     if (cached === 'revoked') return cached;
     if ((cached === 'active' || cached === 'mfa-setup') && !this.availability.distrusts(ACTIVE_TTL_SECONDS * 1000)) {
       return cached;
@@ -86,6 +119,7 @@ export class SessionStateStore {
   }
 
   async put(sessionId: string, state: SessionState): Promise<void> {
+    this.near.forget(this.key(sessionId));
     if (state === 'revoked') {
       // Stays marked for as long as any access token issued for the session could still verify.
       const write = () => this.redis.set(this.key(sessionId), state, 'EX', this.config.jwt.accessTtlSeconds + 60);
@@ -98,6 +132,7 @@ export class SessionStateStore {
 
   /** Replaces a cached state unconditionally (2FA setup finished: mfa-setup becomes active). */
   async replace(sessionId: string, state: Exclude<SessionState, 'revoked'>): Promise<void> {
+    this.near.forget(this.key(sessionId));
     await this.redis.set(this.key(sessionId), state, 'EX', ACTIVE_TTL_SECONDS).catch(() => undefined);
   }
 

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../../../config/app.config';
 import { currentContext, type RequestContext } from '../../../core/context/request-context';
 import type { LookupCall, LookupPart } from '../../../core/redis/caller-lookups';
+import { NearCache } from '../../../core/redis/near-cache';
 import { RedisAvailability } from '../../../core/redis/redis-availability';
 import { REDIS } from '../../../core/redis/redis.module';
 import { RedisScript } from '../../../core/redis/redis-script';
@@ -40,6 +41,10 @@ interface RequestMemo {
  * A bump that fails while Redis is unreachable is replayed when it is back, and until then, and for the
  * lifetime of an entry after an outage this process saw, cached grants are not trusted (RedisAvailability):
  * a role taken away during the outage must not come back with Redis's old data.
+ *
+ * Both values read (the version and the grants under it) are kept in this process as Redis answered them
+ * (NearCache): Redis tells every instance when the version key changes, so a warm check asks Redis nothing and
+ * a bump reaches every instance as Redis applies it.
  */
 @Injectable()
 export class GrantStore {
@@ -51,7 +56,10 @@ export class GrantStore {
     @Inject(REDIS) private readonly redis: Redis,
     private readonly config: AppConfig,
     private readonly availability: RedisAvailability,
-  ) {}
+    private readonly near: NearCache,
+  ) {
+    near.track(`${config.redis.keyPrefix}rbac:`);
+  }
 
   private versionKey(organizationId: string): string {
     return `${this.config.redis.keyPrefix}rbac:version:${organizationId}`;
@@ -66,6 +74,8 @@ export class GrantStore {
    * departments?"): the first answer is kept on the request context, so Redis is asked once per request.
    */
   grantsOf(organizationId: string, userId: string): Promise<Grant[]> {
+    const known = this.known(organizationId, userId);
+    if (known) return Promise.resolve(known);
     const context = currentContext();
     if (!context) return this.fetch(organizationId, userId, this.read(organizationId, userId));
     const memo = this.memoOf(context);
@@ -94,8 +104,9 @@ export class GrantStore {
    * refused request.
    */
   adoptRead(organizationId: string, userId: string, reply: Promise<unknown>): void {
+    const ticket = this.near.ticket();
     const read = reply.then(
-      (value) => value as CachedRead,
+      (value) => this.remember(ticket, organizationId, userId, value as CachedRead),
       () => null,
     );
     const context = currentContext();
@@ -113,14 +124,33 @@ export class GrantStore {
 
   /** Never rejects: Redis unreachable reads as null (then PostgreSQL answers). */
   private read(organizationId: string, userId: string): Promise<CachedRead> {
+    const ticket = this.near.ticket();
     return READ_SCRIPT.run(
       this.redis,
       [this.versionKey(organizationId)],
       [this.grantsPrefix(organizationId), userId],
     ).then(
-      (reply) => reply as CachedRead,
+      (reply) => this.remember(ticket, organizationId, userId, reply as CachedRead),
       () => null,
     );
+  }
+
+  /** The grants as this process knows them without asking anyone (NearCache), or undefined. */
+  private known(organizationId: string, userId: string): Grant[] | undefined {
+    const version = this.near.get(this.versionKey(organizationId));
+    if (version === undefined) return undefined;
+    const grants = this.near.get(`${this.grantsPrefix(organizationId)}${version ?? '0'}:${userId}`);
+    if (typeof grants !== 'string' || this.availability.distrusts(GRANTS_TTL_SECONDS * 1000)) return undefined;
+    return this.parsed.parse(`${organizationId}:${userId}`, grants);
+  }
+
+  /** Keeps what Redis answered (read under `ticket`) in this process. */
+  private remember(ticket: number, organizationId: string, userId: string, read: CachedRead): CachedRead {
+    if (!read) return read;
+    const [version, grants] = read;
+    this.near.fill(ticket, this.versionKey(organizationId), version);
+    if (grants) this.near.fill(ticket, `${this.grantsPrefix(organizationId)}${version}:${userId}`, grants);
+    return read;
   }
 
   private async fetch(organizationId: string, userId: string, read: Promise<CachedRead>): Promise<Grant[]> {
@@ -141,6 +171,7 @@ export class GrantStore {
     // A request that changed grants and checks again afterwards must see the change.
     const context = currentContext();
     if (context) this.perRequest.delete(context);
+    this.near.forget(this.versionKey(organizationId));
     const bump = () => this.redis.incr(this.versionKey(organizationId));
     await bump().catch(() => this.availability.replayWhenBack(this.versionKey(organizationId), bump));
   }
