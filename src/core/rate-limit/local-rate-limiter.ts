@@ -1,3 +1,4 @@
+import { makeRoom } from '../memory/make-room';
 import type { RateLimitHit } from './rate-limit.storage';
 
 /** Buckets one process keeps at most while Redis is down (~100 bytes each); then the oldest windows go first. */
@@ -35,7 +36,7 @@ export class LocalRateLimiter {
     if (!window || window.resetAt <= now) {
       // Re-inserted, so that insertion order stays window start order.
       if (window) this.windows.delete(bucket);
-      else if (this.windows.size >= this.maxBuckets) this.makeRoom(now);
+      else if (this.windows.size >= this.maxBuckets) makeRoom(this.windows, this.maxBuckets, (w) => w.resetAt <= now);
       window = { count: 0, resetAt: now + windowMs };
       this.windows.set(bucket, window);
     }
@@ -46,17 +47,5 @@ export class LocalRateLimiter {
   /** Forgets every count (Redis is back and counts again). */
   clear(): void {
     this.windows.clear();
-  }
-
-  private makeRoom(now: number): void {
-    for (const [bucket, window] of this.windows) {
-      if (window.resetAt <= now) this.windows.delete(bucket);
-    }
-    // Down to 90 %, so that a flood of new buckets pays this scan once per 10 % of capacity, not per request.
-    const target = Math.floor(this.maxBuckets * 0.9);
-    for (const bucket of this.windows.keys()) {
-      if (this.windows.size <= target) break;
-      this.windows.delete(bucket);
-    }
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { AppConfig } from '../../config/app.config';
+import { makeRoom } from '../memory/make-room';
 import { redisOptionsFromUrl } from './redis-connection';
 
 /** The longest an entry is served without asking Redis again, even with no invalidation in between. */
@@ -11,7 +12,7 @@ export const NEAR_CACHE_MAX_ENTRIES = 100_000;
 const INVALIDATE_CHANNEL = '__redis__:invalidate';
 
 interface Entry {
-  value: string | null;
+  value: string;
   until: number;
 }
 
@@ -48,17 +49,13 @@ export class NearCache implements OnApplicationBootstrap, OnApplicationShutdown 
 
   constructor(private readonly config: AppConfig) {}
 
-  get enabled(): boolean {
-    return this.config.redis.nearCache;
-  }
-
   /** Keys under `prefix` may be cached. Call at construction: tracking starts with the application. */
   track(prefix: string): void {
     this.prefixes.add(prefix);
   }
 
-  /** The value Redis has (null: no such key), or undefined when no copy is here. */
-  get(key: string): string | null | undefined {
+  /** The value Redis has, or undefined when no copy is here. */
+  get(key: string): string | undefined {
     if (!this.live) return undefined;
     const entry = this.entries.get(key);
     if (!entry) return undefined;
@@ -75,9 +72,12 @@ export class NearCache implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   /** Keeps `value` as read from Redis under `ticket`, unless something changed since. */
-  fill(ticket: number, key: string, value: string | null): void {
+  fill(ticket: number, key: string, value: string): void {
     if (ticket !== this.epoch || !this.live || !this.tracks(key)) return;
-    if (this.entries.size >= NEAR_CACHE_MAX_ENTRIES) this.makeRoom();
+    if (this.entries.size >= NEAR_CACHE_MAX_ENTRIES) {
+      const now = Date.now();
+      makeRoom(this.entries, NEAR_CACHE_MAX_ENTRIES, (entry) => entry.until <= now);
+    }
     this.entries.delete(key);
     this.entries.set(key, { value, until: Date.now() + NEAR_CACHE_MAX_AGE_MS });
   }
@@ -89,7 +89,7 @@ export class NearCache implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.enabled || this.prefixes.size === 0) return;
+    if (!this.config.redis.nearCache || this.prefixes.size === 0) return;
     const subscriber = new Redis({
       ...redisOptionsFromUrl(this.config.redis.url),
       // Tracking must be switched on again (with the new connection's id) before subscribing: done on 'ready'.
@@ -158,15 +158,5 @@ export class NearCache implements OnApplicationBootstrap, OnApplicationShutdown 
     this.live = false;
     this.epoch++;
     this.entries.clear();
-  }
-
-  private makeRoom(): void {
-    const now = Date.now();
-    for (const [key, entry] of this.entries) if (entry.until <= now) this.entries.delete(key);
-    const target = Math.floor(NEAR_CACHE_MAX_ENTRIES * 0.9);
-    for (const key of this.entries.keys()) {
-      if (this.entries.size <= target) break;
-      this.entries.delete(key);
-    }
   }
 }

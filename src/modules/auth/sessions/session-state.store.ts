@@ -66,7 +66,14 @@ export class SessionStateStore {
    * answer it copies is: a live state not right after an outage.
    */
   known(sessionId: string): SessionState | undefined {
-    const value = this.near.get(this.key(sessionId));
+    return this.trusted(this.near.get(this.key(sessionId)));
+  }
+
+  /**
+   * A state read from Redis (or its near copy) as far as it may be believed: "revoked" is final, a live state
+   * may be stale right after an outage (see above).
+   */
+  private trusted(value: unknown): SessionState | undefined {
     if (value === 'revoked') return value;
     if ((value === 'active' || value === 'mfa-setup') && !this.availability.distrusts(ACTIVE_TTL_SECONDS * 1000)) {
       return value;
@@ -96,14 +103,11 @@ export class SessionStateStore {
     } catch {
       // Redis did not answer: PostgreSQL does.
     }
-    // "revoked" is final; a live state may be stale right after an outage (see above).
     if (cached === 'revoked' || cached === 'active' || cached === 'mfa-setup') {
       this.near.fill(ticket, this.key(sessionId), cached);
     }
-    if (cached === 'revoked') return cached;
-    if ((cached === 'active' || cached === 'mfa-setup') && !this.availability.distrusts(ACTIVE_TTL_SECONDS * 1000)) {
-      return cached;
-    }
+    const trusted = this.trusted(cached);
+    if (trusted) return trusted;
     const session = await this.sessions.findOne({
       where: { id: sessionId },
       select: { id: true, revokedAt: true, expiresAt: true, mfaSetupRequired: true },

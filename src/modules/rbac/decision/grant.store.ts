@@ -69,6 +69,11 @@ export class GrantStore {
     return `${this.config.redis.keyPrefix}rbac:grants:${organizationId}:`;
   }
 
+  /** GRANTS_READ_PART's grants key: the user's grants cached under one RBAC version. */
+  private grantsKey(organizationId: string, version: string, userId: string): string {
+    return `${this.grantsPrefix(organizationId)}${version}:${userId}`;
+  }
+
   /**
    * Within one request the guard and the service both ask (e.g. "holds customers:read?" then "which
    * departments?"): the first answer is kept on the request context, so Redis is asked once per request.
@@ -139,7 +144,7 @@ export class GrantStore {
   private known(organizationId: string, userId: string): Grant[] | undefined {
     const version = this.near.get(this.versionKey(organizationId));
     if (version === undefined) return undefined;
-    const grants = this.near.get(`${this.grantsPrefix(organizationId)}${version ?? '0'}:${userId}`);
+    const grants = this.near.get(this.grantsKey(organizationId, version, userId));
     if (typeof grants !== 'string' || this.availability.distrusts(GRANTS_TTL_SECONDS * 1000)) return undefined;
     return this.parsed.parse(`${organizationId}:${userId}`, grants);
   }
@@ -149,7 +154,7 @@ export class GrantStore {
     if (!read) return read;
     const [version, grants] = read;
     this.near.fill(ticket, this.versionKey(organizationId), version);
-    if (grants) this.near.fill(ticket, `${this.grantsPrefix(organizationId)}${version}:${userId}`, grants);
+    if (grants) this.near.fill(ticket, this.grantsKey(organizationId, version, userId), grants);
     return read;
   }
 
@@ -160,7 +165,7 @@ export class GrantStore {
     }
     const grants = await this.load(organizationId, userId);
     if (cached) {
-      const key = `${this.grantsPrefix(organizationId)}${cached[0]}:${userId}`;
+      const key = this.grantsKey(organizationId, cached[0], userId);
       await this.redis.set(key, JSON.stringify(grants), 'EX', GRANTS_TTL_SECONDS).catch(() => undefined);
     }
     return grants;
